@@ -16,7 +16,6 @@ SHARED = (REPO_ROOT / ".." / "shared").resolve()
 NB201_DIR = SHARED / "data" / "nb201"
 GROUNDTRUTH_CSV = NB201_DIR / "nb201_groundtruth.csv"
 NATS_FIXTURE = NB201_DIR / "nats_tss_fixture" / "NATS-tss-v1_0-3ffb9-simple"
-FIXTURE_INDICES = (0, 11, 284)
 
 
 def require(path: Path) -> Path:
