@@ -1,0 +1,220 @@
+"""Datasets behind one interface: every source yields an in-memory :class:`ImageSet`.
+
+Sources (``data.<name>.source`` in config): ``digits`` (scikit-learn's bundled 8x8 digits, offline),
+``cifar10`` / ``cifar100`` (torchvision: read from ``root``, or download there when ``download: true``),
+and ``imagezip`` (a zip of ``<prefix>/<split>/<class>/<image>`` files, like the shared CIFAR-10 JPEGs).
+The search split (two halves: weights / architecture) is a deterministic function of the seed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from balenas.registry import Registry
+from balenas.runtime import derived_generator
+
+log = logging.getLogger(__name__)
+
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
+CIFAR100_STD = (0.2673, 0.2564, 0.2762)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """One entry of ``data:`` in config."""
+
+    name: str
+    source: str
+    split: str = "train"
+    root: str | None = None  # torchvision folder or zip path
+    download: bool = False
+    input_size: int | None = None  # resize (square); None keeps the native size
+    max_examples: int | None = None  # seeded subset before splitting (CPU-scale runs)
+    augment: bool = True
+    crop_padding: int = 4
+    flip: bool = True
+
+    @staticmethod
+    def from_mapping(name: str, cfg: Mapping[str, Any]) -> DataConfig:
+        known = set(DataConfig.__dataclass_fields__) - {"name"}
+        unknown = sorted(set(cfg) - known)
+        if unknown:
+            raise KeyError(f"data.{name}: unknown keys {unknown}; valid keys: {sorted(known)}")
+        return DataConfig(name=name, **dict(cfg))
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Normalised images ``x`` (n, c, h, w) float32 and labels ``y`` (n,) int64."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    num_classes: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.x.ndim != 4 or self.y.ndim != 1 or len(self.x) != len(self.y):
+            raise ValueError(f"ImageSet needs x (n,c,h,w) and y (n,), got {tuple(self.x.shape)}, {tuple(self.y.shape)}")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.x.shape[1])
+
+    def subset(self, index: torch.Tensor) -> ImageSet:
+        return ImageSet(self.x[index], self.y[index], self.num_classes, dict(self.meta))
+
+
+Loader = Callable[[DataConfig, int], ImageSet]
+SOURCES: Registry[Loader] = Registry("data source")
+
+
+def load_dataset(cfg: DataConfig, seed: int = 0) -> ImageSet:
+    """Load, optionally subsample (seeded) and resize one dataset."""
+    data = SOURCES.get(cfg.source)(cfg, seed)
+    if cfg.input_size is not None and data.x.shape[-1] != cfg.input_size:
+        x = F.interpolate(data.x, size=(cfg.input_size, cfg.input_size), mode="bilinear", align_corners=False)
+        data = ImageSet(x.contiguous(), data.y, data.num_classes, data.meta)
+    return data
+
+
+def check_data_config(cfg: DataConfig) -> None:
+    """Fail before any work when a configured path cannot be read."""
+    SOURCES.get(cfg.source)
+    if cfg.source in {"cifar10", "cifar100"}:
+        if cfg.root is None:
+            raise ValueError(f"data.{cfg.name}.root: a folder is required for source {cfg.source!r}")
+        if not cfg.download and not Path(cfg.root).is_dir():
+            raise FileNotFoundError(
+                f"data.{cfg.name}.root: folder {cfg.root!r} does not exist (set download: true to fetch it)"
+            )
+    if cfg.source == "imagezip":
+        if cfg.root is None or not Path(cfg.root).is_file():
+            raise FileNotFoundError(f"data.{cfg.name}.root: zip file {cfg.root!r} does not exist")
+        if not zipfile.is_zipfile(cfg.root):
+            raise ValueError(f"data.{cfg.name}.root: {cfg.root!r} is not a zip archive")
+    if cfg.max_examples is not None and cfg.max_examples < 2:
+        raise ValueError(f"data.{cfg.name}.max_examples must be >= 2, got {cfg.max_examples}")
+
+
+def _normalise(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    m = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)
+    return (x - m) / s
+
+
+def _subset_index(n: int, max_examples: int | None, seed: int) -> torch.Tensor:
+    if max_examples is None or max_examples >= n:
+        return torch.arange(n)
+    return torch.randperm(n, generator=derived_generator(seed, 101))[:max_examples].sort().values
+
+
+@SOURCES.register("digits")
+def _load_digits(cfg: DataConfig, seed: int) -> ImageSet:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    y = torch.tensor(bunch.target, dtype=torch.int64)
+    index = _subset_index(len(y), cfg.max_examples, seed)
+    x, y = x[index], y[index]
+    x = (x - 0.3) / 0.4  # digits pixel mean/std (0..1 scale) are about 0.30 / 0.40
+    return ImageSet(x, y, 10, {"source": "digits", "n_total": len(bunch.target)})
+
+
+def _uint8_hwc_to_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def _load_torchvision(cfg: DataConfig, seed: int, cls_name: str, mean: tuple, std: tuple, classes: int) -> ImageSet:
+    import torchvision
+
+    cls = getattr(torchvision.datasets, cls_name)
+    try:
+        ds = cls(root=cfg.root, train=cfg.split == "train", download=cfg.download)
+    except RuntimeError as err:
+        raise FileNotFoundError(f"data.{cfg.name}.root: cannot read {cls_name} in {cfg.root!r}: {err}") from err
+    index = _subset_index(len(ds.targets), cfg.max_examples, seed)
+    x = _normalise(_uint8_hwc_to_tensor(ds.data[index.numpy()]), mean, std)
+    y = torch.tensor(ds.targets, dtype=torch.int64)[index]
+    return ImageSet(x, y, classes, {"source": cls_name, "n_total": len(ds.targets)})
+
+
+SOURCES.add("cifar10", lambda c, s: _load_torchvision(c, s, "CIFAR10", CIFAR10_MEAN, CIFAR10_STD, 10))
+SOURCES.add("cifar100", lambda c, s: _load_torchvision(c, s, "CIFAR100", CIFAR100_MEAN, CIFAR100_STD, 100))
+
+
+def list_zip_images(path: str | Path, split: str) -> tuple[list[str], list[int], list[str]]:
+    """Entries ``.../<split>/<class>/<file>`` of an image-folder zip: (names, labels, class names)."""
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+    entries = []
+    for name in names:
+        parts = name.split("/")
+        if len(parts) >= 3 and parts[-3] == split:
+            entries.append((parts[-2], name))
+    if not entries:
+        raise ValueError(f"{path}: no images under '<prefix>/{split}/<class>/' in the zip")
+    classes = sorted({c for c, _ in entries})
+    entries.sort(key=lambda e: (e[0], e[1]))
+    return [n for _, n in entries], [classes.index(c) for c, _ in entries], classes
+
+
+@SOURCES.register("imagezip")
+def _load_imagezip(cfg: DataConfig, seed: int) -> ImageSet:
+    from PIL import Image
+
+    assert cfg.root is not None
+    names, labels, classes = list_zip_images(cfg.root, cfg.split)
+    index = _subset_index(len(names), cfg.max_examples, seed)
+    images = []
+    with zipfile.ZipFile(cfg.root) as zf:
+        for i in index.tolist():
+            with Image.open(io.BytesIO(zf.read(names[i]))) as im:
+                images.append(np.asarray(im.convert("RGB")))
+    sizes = {im.shape for im in images}
+    if len(sizes) != 1:
+        raise ValueError(f"{cfg.root}: images of different sizes {sorted(sizes)}; set data.{cfg.name}.input_size")
+    x = _normalise(_uint8_hwc_to_tensor(np.stack(images)), CIFAR10_MEAN, CIFAR10_STD)
+    y = torch.tensor(labels, dtype=torch.int64)[index]
+    return ImageSet(x, y, len(classes), {"source": "imagezip", "classes": classes, "n_total": len(names)})
+
+
+def search_split(data: ImageSet, seed: int) -> tuple[ImageSet, ImageSet]:
+    """Two disjoint halves (weights, architecture), a deterministic function of the seed."""
+    if len(data) < 2:
+        raise ValueError(f"need at least 2 examples to split, got {len(data)}")
+    perm = torch.randperm(len(data), generator=derived_generator(seed, 202))
+    half = len(data) // 2
+    return data.subset(perm[:half]), data.subset(perm[half : 2 * half])
+
+
+def augment_batch(x: torch.Tensor, cfg: DataConfig, generator: torch.Generator) -> torch.Tensor:
+    """Random crop with zero padding and (optionally) horizontal flips, drawn from ``generator``."""
+    if not cfg.augment:
+        return x
+    n, _, h, w = x.shape
+    if cfg.crop_padding > 0:
+        p = cfg.crop_padding
+        padded = F.pad(x, (p, p, p, p))
+        dy = torch.randint(0, 2 * p + 1, (n,), generator=generator).tolist()
+        dx = torch.randint(0, 2 * p + 1, (n,), generator=generator).tolist()
+        x = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+    if cfg.flip:
+        flip = torch.rand(n, generator=generator) < 0.5
+        x = torch.where(flip.view(n, 1, 1, 1), x.flip(-1), x)
+    return x

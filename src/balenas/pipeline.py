@@ -1,0 +1,117 @@
+"""Stage entry points: what each thin Snakemake script calls (one function per rule family)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from balenas.archdist import ArchDistribution
+from balenas.data import DataConfig, load_dataset
+from balenas.methods import METHODS
+from balenas.runtime import atomic_path, environment_info, resolve_device, set_threads, torch_save, write_json
+from balenas.search import SearchConfig, SearchResult, run_search
+from balenas.spaces import get_space
+
+log = logging.getLogger(__name__)
+
+
+def search_stage(
+    search_cfg: Mapping[str, Any],
+    data_cfg: Mapping[str, Any],
+    outputs: Mapping[str, str | Path],
+    checkpoint: str | Path,
+    threads: int = 1,
+    device: str = "cpu",
+) -> SearchResult:
+    """Run one search job and write arch.pt, genotype.json, history.csv, metrics.json atomically.
+
+    The checkpoint lives outside the declared outputs so that a killed job resumes from it; it is
+    removed once every output is in place.
+    """
+    set_threads(threads)
+    dev = resolve_device(device)
+    cfg = SearchConfig.from_dict(search_cfg)
+    dcfg = DataConfig(**data_cfg)
+    data = load_dataset(dcfg, seed=cfg.seed)
+    log.info("search %s/%s/%s order %d seed %d on %s: %d examples %s", cfg.space, cfg.dataset, cfg.method,
+             cfg.order, cfg.seed, dev, len(data), tuple(data.x.shape[1:]))
+    ckpt = Path(checkpoint)
+    result = run_search(cfg, data, dcfg, dev, checkpoint=ckpt, hessian_fn=_hessian_hook())
+    write_search_outputs(result, cfg, dcfg, data.meta, outputs, dev)
+    ckpt.unlink(missing_ok=True)
+    return result
+
+
+def _hessian_hook() -> Any:
+    try:
+        from balenas.analysis.tracking import hessian_record
+    except ImportError:
+        return None
+    return hessian_record
+
+
+def write_search_outputs(
+    result: SearchResult,
+    cfg: SearchConfig,
+    dcfg: DataConfig,
+    data_meta: Mapping[str, Any],
+    outputs: Mapping[str, str | Path],
+    device: torch.device,
+) -> None:
+    space = get_space(cfg.space)
+    dist = result.dist
+    torch_save(
+        {
+            "space": cfg.space,
+            "method": cfg.method,
+            "order": cfg.order,
+            "shape": list(space.shape),
+            "op_names": list(space.op_names),
+            "method_settings": dict(cfg.method_settings),
+            "dataset_size": getattr(dist, "dataset_size", None),
+            "state_dict": {k: v.detach().cpu() for k, v in dist.state_dict().items()},
+            "mean_alpha": dist.mean_alpha().cpu(),
+            "mean_weights": dist.mean_weights().cpu(),
+        },
+        outputs["arch"],
+    )
+    write_json(
+        outputs["genotype"],
+        {
+            "space": cfg.space,
+            "genotype": result.genotype_str,
+            "ops": list(result.genotype.ops),
+            "skip_count": space.count_op(result.genotype, "skip_connect"),
+        },
+    )
+    with atomic_path(outputs["history"]) as tmp:
+        result.history.to_csv(tmp, index=False)
+    final = result.history.iloc[-1].to_dict() if len(result.history) else {}
+    write_json(
+        outputs["metrics"],
+        {
+            "stage": "search",
+            "seed": cfg.seed,
+            "config": cfg.to_dict(),
+            "data": {**dcfg.__dict__, **{k: v for k, v in data_meta.items() if k != "classes"}},
+            "environment": environment_info(device),
+            "genotype": result.genotype_str,
+            "final_epoch": final,
+            "arch_stats": dist.stats(),
+            "seconds": result.seconds,
+            "resumed_from_epoch": result.resumed_from_epoch,
+        },
+    )
+
+
+def load_arch(path: str | Path) -> tuple[ArchDistribution, dict[str, Any]]:
+    """Rebuild the learned architecture distribution saved by :func:`search_stage`."""
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    method = METHODS.get(blob["method"])
+    dist, _ = method.build(tuple(blob["shape"]), blob["method_settings"], blob["dataset_size"] or 1)
+    dist.load_state_dict(blob["state_dict"])
+    return dist, blob

@@ -1,0 +1,1 @@
+"""Tidy results in, paper tables (CSV, Markdown, LaTeX) and figures (PNG, PDF) out."""

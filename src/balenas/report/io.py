@@ -1,0 +1,61 @@
+"""Writers shared by every table and figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from balenas.runtime import atomic_path  # noqa: E402
+
+
+def write_table(df: pd.DataFrame, csv: str | Path, md: str | Path | None = None, tex: str | Path | None = None,
+                title: str | None = None, note: str | None = None) -> None:
+    """CSV always; Markdown and LaTeX when paths are given (atomic writes)."""
+    with atomic_path(csv) as tmp:
+        df.to_csv(tmp, index=False)
+    if md is not None:
+        text = ""
+        if title:
+            text += f"# {title}\n\n"
+        text += markdown_table(df) + "\n"
+        if note:
+            text += f"\n{note}\n"
+        with atomic_path(md) as tmp:
+            tmp.write_text(text)
+    if tex is not None:
+        body = df.to_latex(index=False, escape=True, na_rep="--")
+        with atomic_path(tex) as tmp:
+            tmp.write_text(body)
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table without the optional ``tabulate`` dependency."""
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    for row in df.itertuples(index=False):
+        cells = ["" if pd.isna(v) else str(v).replace("|", "\\|") for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def save_figure(fig: plt.Figure, png: str | Path, pdf: str | Path | None = None) -> None:
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
+    if pdf is not None:
+        with atomic_path(pdf) as tmp:
+            fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    plt.close(fig)
+
+
+def mean_std(values: pd.Series, digits: int = 2) -> str:
+    """``mean ± std`` over seeds (sample std, ddof=1; ``± 0.00`` for one seed); ``n/a`` when empty."""
+    v = values.dropna()
+    if v.empty:
+        return "n/a"
+    std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    return f"{v.mean():.{digits}f} ± {std:.{digits}f}"

@@ -1,0 +1,144 @@
+"""Seeding, threads, devices, provenance and atomic file writing: one place for each."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import random
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import balenas
+
+
+def seed_everything(seed: int) -> None:
+    """The one seeding function: python, numpy and torch, with deterministic algorithms on."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+
+
+def derived_generator(*keys: int) -> torch.Generator:
+    """A CPU generator seeded from a tuple of integers (e.g. ``(seed, epoch, stream)``).
+
+    Per-epoch streams make a run resumed at an epoch boundary draw exactly the same numbers as an
+    uninterrupted one, without saving generator states.
+    """
+    digest = hashlib.sha256(",".join(str(int(k)) for k in keys).encode()).digest()
+    gen = torch.Generator()
+    gen.manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+    return gen
+
+
+def set_threads(threads: int) -> None:
+    """Give torch exactly the cores Snakemake granted this job (2 processes share a 2-core box)."""
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+DEVICE_CHOICES = ("cpu", "cuda", "auto")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` (error if absent) or ``auto`` (cuda when available)."""
+    if name not in DEVICE_CHOICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICE_CHOICES)}, got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False")
+    return torch.device(name)
+
+
+def environment_info(device: torch.device) -> dict[str, Any]:
+    """Library versions, device and threads, recorded in every metrics file."""
+    info: dict[str, Any] = {
+        "balenas": balenas.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def code_hash(parts: list[str], root: Path = PACKAGE_ROOT) -> str:
+    """Hash of the package sources a stage depends on (files or subpackages relative to ``root``).
+
+    Snakemake judges scripts by modification time and does not see edits to an imported package; a
+    rule parameter holding this hash makes such edits rerun the rule and everything after it.
+    """
+    digest = hashlib.sha256()
+    for part in sorted(parts):
+        path = root / part
+        if not path.exists():
+            raise FileNotFoundError(f"code_hash: {path} does not exist")
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: str | Path, data: Mapping[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    if isinstance(obj, (Path, torch.device)):
+        return str(obj)
+    if isinstance(obj, tuple):
+        return list(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def torch_save(obj: Any, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)

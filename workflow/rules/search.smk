@@ -1,0 +1,26 @@
+# One search job per (space, dataset, method, order, seed).
+
+
+rule search:
+    output:
+        arch=f"{RESULTS}/search/{RUN}/arch.pt",
+        genotype=f"{RESULTS}/search/{RUN}/genotype.json",
+        history=f"{RESULTS}/search/{RUN}/history.csv",
+        metrics=f"{RESULTS}/search/{RUN}/metrics.json",
+    params:
+        search=search_params,
+        data=data_params,
+        device=config["device"],
+        checkpoint=lambda w: f"{config['paths']['checkpoints']}/search/{RUN}/checkpoint.pt".format(
+            **w
+        ),
+        code=CODE["search"],
+    log:
+        f"logs/search/{RUN}.log",
+    benchmark:
+        f"benchmarks/search/{RUN}.tsv"
+    threads: config["threads"]
+    conda:
+        "../../envs/balenas.yaml"
+    script:
+        "../../scripts/search.py"
