@@ -45,7 +45,9 @@ def assert_matches_groundtruth(table: NB201Table, reference: NB201Table, groundt
     theirs = reference.frame.loc[list(FIXTURE_INDICES)]
     assert ours.index.tolist() == list(FIXTURE_INDICES)
     assert ours["arch"].tolist() == theirs["arch"].tolist()
-    np.testing.assert_allclose(ours[VALUE_COLUMNS].to_numpy(), theirs[VALUE_COLUMNS].to_numpy(), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(
+        ours[VALUE_COLUMNS].to_numpy(), theirs[VALUE_COLUMNS].to_numpy(), rtol=0, atol=ATOL
+    )
     assert to_compact_csv_text(ours).splitlines() == csv_lines(groundtruth_csv, FIXTURE_INDICES)
 
 
@@ -88,7 +90,9 @@ def test_write_compact_table_round_trip(nats_fixture_dir: Path, tmp_path: Path) 
     out = write_compact_table(result, tmp_path / "sub" / "nb201.csv")
     loaded = load_nb201_table(out)
     assert loaded.sha256 == result.table.sha256
-    np.testing.assert_allclose(loaded.frame[VALUE_COLUMNS], result.table.frame[VALUE_COLUMNS], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(
+        loaded.frame[VALUE_COLUMNS], result.table.frame[VALUE_COLUMNS], rtol=0, atol=ATOL
+    )
     meta = json.loads((tmp_path / "sub" / "nb201.csv.provenance.json").read_text())
     assert meta["source_sha256"] == result.source_sha256 and meta["n_archs"] == 3
     assert meta["table_sha256"] == loaded.sha256 and meta["source_kind"] == "nats-tss-dir"
@@ -137,8 +141,13 @@ def test_nb201_pth_without_some_12_epoch_results_leaves_them_empty(
     path = tmp_path / "NAS-Bench-201-v1_0-e61699.pth"
     torch.save(_nb201_dict(nats_fixture_dir, drop_12ep=("cifar10", "cifar100", "ImageNet16-120")), path)
     result = convert_benchmark(path, indices=FIXTURE_INDICES)
-    empty = ["cifar10_test_acc_12ep", "cifar100_valid_acc_12ep", "cifar100_test_acc_12ep",
-             "imagenet16_valid_acc_12ep", "imagenet16_test_acc_12ep"]
+    empty = [
+        "cifar10_test_acc_12ep",
+        "cifar100_valid_acc_12ep",
+        "cifar100_test_acc_12ep",
+        "imagenet16_valid_acc_12ep",
+        "imagenet16_test_acc_12ep",
+    ]
     assert dict(result.missing) == {c: 3 for c in empty}
     assert result.table.frame[empty].isna().all().all()
     kept = [c for c in VALUE_COLUMNS if c not in empty]
@@ -203,12 +212,18 @@ BAD_PATHS = {
     "empty dir": (lambda t: t, "directory without meta.pickle.pbz2"),
     "zip named .csv": (lambda t: _zip(t).rename(t / "nb201.csv"), "zip archive"),
     "garbage .pth": (lambda t: (t / "a.pth", (t / "a.pth").write_text("hello"))[0], "neither a zip-format"),
-    "corrupt meta": (lambda t: (t / "d", (t / "d").mkdir(), (t / "d" / "meta.pickle.pbz2").write_bytes(b"BZh9x"))[0],
-                     "bz2-compressed pickle"),
-    "size-space meta": (lambda t: _nats_dir_with_meta(t, {"meta_archs": ["8:8:8:8:8"] * 32768}),
-                        "not the topology search space"),
-    "not a .pickle.pbz2": (lambda t: (t / "NATS-tss.pickle.pbz2", (t / "NATS-tss.pickle.pbz2").write_text("x"))[0],
-                           "not bzip2"),
+    "corrupt meta": (
+        lambda t: (t / "d", (t / "d").mkdir(), (t / "d" / "meta.pickle.pbz2").write_bytes(b"BZh9x"))[0],
+        "bz2-compressed pickle",
+    ),
+    "size-space meta": (
+        lambda t: _nats_dir_with_meta(t, {"meta_archs": ["8:8:8:8:8"] * 32768}),
+        "not the topology search space",
+    ),
+    "not a .pickle.pbz2": (
+        lambda t: (t / "NATS-tss.pickle.pbz2", (t / "NATS-tss.pickle.pbz2").write_text("x"))[0],
+        "not bzip2",
+    ),
 }
 
 

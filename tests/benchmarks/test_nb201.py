@@ -80,7 +80,12 @@ def test_paper_metrics_are_the_documented_coordinates() -> None:
     assert IMAGENET16_VALID.key == "ImageNet16-120/x-valid/200"
     assert IMAGENET16_TEST.key == "ImageNet16-120/x-test/200"
     assert list(TABLE1_METRICS.values()) == [
-        CIFAR10_VALID, CIFAR10_TEST, CIFAR100_VALID, CIFAR100_TEST, IMAGENET16_VALID, IMAGENET16_TEST
+        CIFAR10_VALID,
+        CIFAR10_TEST,
+        CIFAR100_VALID,
+        CIFAR100_TEST,
+        IMAGENET16_VALID,
+        IMAGENET16_TEST,
     ]
 
 
@@ -94,7 +99,9 @@ def test_real_table_loads_with_its_checksum(nb201: NB201Table, groundtruth_csv: 
 def test_all_skip_cell(nb201: NB201Table) -> None:
     assert nb201.index_of(ALL_SKIP) == 1835
     assert nb201.accuracy(1835, CIFAR10_TEST) == pytest.approx(54.2967, abs=5e-5)
-    assert nb201.query(ALL_SKIP, dataset="cifar10-valid", split="x-valid", hp=200) == pytest.approx(39.77, abs=5e-3)
+    assert nb201.query(ALL_SKIP, dataset="cifar10-valid", split="x-valid", hp=200) == pytest.approx(
+        39.77, abs=5e-3
+    )
     genotype = get_space("nb201").parse(ALL_SKIP)
     assert nb201.accuracy(genotype, CIFAR100_TEST) == pytest.approx(15.61, abs=5e-3)
 
@@ -206,12 +213,17 @@ BAD_FILES = {
     "header only": (lambda t: write(t, _text(t).splitlines()[0] + "\n"), "no rows"),
     "cut mid-row": (lambda t: write(t, _text(t)[:-40]), "truncated"),
     "cut mid-row, newline kept": (lambda t: write(t, _text(t)[:-40] + "\n"), "fields"),
-    "missing column": (lambda t: write(t, tiny_frame().drop(columns="flops_m_imagenet16").to_csv(index=False)),
-                       "missing column.*flops_m_imagenet16"),
+    "missing column": (
+        lambda t: write(t, tiny_frame().drop(columns="flops_m_imagenet16").to_csv(index=False)),
+        "missing column.*flops_m_imagenet16",
+    ),
     "duplicate index": (lambda t: write(t, _text(t).replace("\n15,", "\n5,")), "duplicate index"),
     "bad arch": (lambda t: write(t, _text(t).replace("none~1", "conv~1", 1)), "not a NAS-Bench-201 string"),
     "non-number": (lambda t: write(t, _text(t).replace(",2.000000,", ",abc,", 1)), "non-number"),
-    "not a percentage": (lambda t: write(t, _text(t).replace(",2.000000,", ",200.000000,", 1)), "percentages"),
+    "not a percentage": (
+        lambda t: write(t, _text(t).replace(",2.000000,", ",200.000000,", 1)),
+        "percentages",
+    ),
     "latin-1": (lambda t: write(t, _text(t).encode() + "é,\n".encode("latin-1")), "UTF-8"),
 }
 

@@ -169,7 +169,9 @@ def _open_nats(path: Path, fast_mode: bool) -> BenchmarkAPI:
     try:
         import nats_bench
     except ImportError as err:
-        raise MissingDependencyError(f"reading {path} needs the official package: pip install nats_bench ({err})") from None
+        raise MissingDependencyError(
+            f"reading {path} needs the official package: pip install nats_bench ({err})"
+        ) from None
     return nats_bench.create(str(path), "tss", fast_mode=fast_mode, verbose=False)
 
 
@@ -222,25 +224,34 @@ def _validate_csv(path: Path) -> None:
 SOURCE_KINDS: Registry[SourceKind] = Registry("benchmark source kind")
 for _kind in (
     SourceKind(
-        "compact-csv", "compact NAS-Bench-201 CSV",
+        "compact-csv",
+        "compact NAS-Bench-201 CSV",
         matches=lambda p: p.is_file() and p.suffix.lower() == ".csv",
-        validate=_validate_csv, reader=None,
+        validate=_validate_csv,
+        reader=None,
     ),
     SourceKind(
-        "nats-tss-dir", "NATS-Bench topology archive directory",
+        "nats-tss-dir",
+        "NATS-Bench topology archive directory",
         matches=lambda p: p.is_dir() and (p / NATS_META).is_file(),
         validate=_validate_nats_dir,
-        reader=ApiReader("nats_bench", lambda p: _open_nats(p, fast_mode=True),
-                         available=lambda api, p: _nats_dir_indices(p), release=_release_nats_fast),
+        reader=ApiReader(
+            "nats_bench",
+            lambda p: _open_nats(p, fast_mode=True),
+            available=lambda api, p: _nats_dir_indices(p),
+            release=_release_nats_fast,
+        ),
     ),
     SourceKind(
-        "nats-tss-file", "NATS-Bench topology single-file benchmark",
+        "nats-tss-file",
+        "NATS-Bench topology single-file benchmark",
         matches=lambda p: p.is_file() and p.name.endswith(".pickle.pbz2"),
         validate=_validate_nats_file,
         reader=ApiReader("nats_bench", lambda p: _open_nats(p, fast_mode=False), available=_loaded_indices),
     ),
     SourceKind(
-        "nb201-pth", "NAS-Bench-201 .pth file",
+        "nb201-pth",
+        "NAS-Bench-201 .pth file",
         matches=lambda p: p.is_file() and p.suffix == ".pth",
         validate=_validate_pth,
         reader=ApiReader("nas-bench-201", _open_nb201_pth, available=_loaded_indices),
@@ -392,7 +403,9 @@ def _convert_csv(source: BenchmarkSource, indices: Iterable[int] | None) -> Conv
     return ConversionResult(table, source, sha256_file(source.path), "balenas compact CSV", wanted)
 
 
-def _convert_with_api(source: BenchmarkSource, reader: ApiReader, indices: Iterable[int] | None) -> ConversionResult:
+def _convert_with_api(
+    source: BenchmarkSource, reader: ApiReader, indices: Iterable[int] | None
+) -> ConversionResult:
     api = reader.open_api(source.path)
     wanted = _requested(indices, reader.available(api, source.path), source.path)
     rows = []
@@ -406,8 +419,14 @@ def _convert_with_api(source: BenchmarkSource, reader: ApiReader, indices: Itera
     for column, count in missing.items():
         log.warning("%s: no value for %s in %d of %d converted rows", source.path, column, count, len(wanted))
     table = NB201Table.from_frame(frame, source=f"converted from {source.path}")
-    return ConversionResult(table, source, source_checksum(source.path), _package_version(reader.package),
-                            wanted, MappingProxyType(missing))
+    return ConversionResult(
+        table,
+        source,
+        source_checksum(source.path),
+        _package_version(reader.package),
+        wanted,
+        MappingProxyType(missing),
+    )
 
 
 def convert_benchmark(path: str | Path, *, indices: Iterable[int] | None = None) -> ConversionResult:
@@ -430,7 +449,9 @@ def write_compact_table(result: ConversionResult, out: str | Path) -> Path:
     text = to_compact_csv_text(result.table.frame)
     meta = result.provenance()
     _atomic_write(out, text)
-    _atomic_write(out.with_name(out.name + ".provenance.json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    _atomic_write(
+        out.with_name(out.name + ".provenance.json"), json.dumps(meta, indent=2, sort_keys=True) + "\n"
+    )
     log.info("wrote %s (%d rows, sha256 %s)", out, len(result.table), meta["table_sha256"])
     return out
 

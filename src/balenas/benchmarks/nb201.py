@@ -178,9 +178,7 @@ def cost_column(dataset: str, kind: str) -> str:
     return f"{kind}_m_{COST_DATASETS[dataset]}"
 
 
-COST_COLUMNS: tuple[str, ...] = tuple(
-    cost_column(ds, kind) for ds in COST_DATASETS for kind in COST_KINDS
-)
+COST_COLUMNS: tuple[str, ...] = tuple(cost_column(ds, kind) for ds in COST_DATASETS for kind in COST_KINDS)
 COLUMNS: tuple[str, ...] = ("index", "arch", *(s.column for s in ACCURACY_COLUMNS), *COST_COLUMNS)
 VALUE_COLUMNS: tuple[str, ...] = COLUMNS[2:]
 
@@ -350,7 +348,9 @@ def _check_values(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         bad = frame[col].notna() & numeric.isna()
         if bad.any():
             first = int(np.flatnonzero(bad.to_numpy())[0])
-            raise _fail(source, f"column {col!r} holds a non-number {frame[col].iloc[first]!r} (data row {first + 1})")
+            raise _fail(
+                source, f"column {col!r} holds a non-number {frame[col].iloc[first]!r} (data row {first + 1})"
+            )
         values[col] = numeric.astype(float)
     out = pd.DataFrame(values, index=frame.index)
     acc_cols = [s.column for s in ACCURACY_COLUMNS]
@@ -404,9 +404,7 @@ class NB201Table:
     def _make(cls, frame: pd.DataFrame, source: str, digest: str) -> NB201Table:
         arch_index = MappingProxyType(dict(zip(frame["arch"].tolist(), frame.index.tolist())))
         table = cls(frame, source, digest, arch_index)
-        log.info(
-            "NB201 table %s: %d of %d architectures, sha256 %s", source, len(frame), NB201_SIZE, digest
-        )
+        log.info("NB201 table %s: %d of %d architectures, sha256 %s", source, len(frame), NB201_SIZE, digest)
         return table
 
     # -- shape ------------------------------------------------------------------------------------
@@ -505,12 +503,26 @@ class NB201Table:
 
     def _lookup_row(self, query: ArchLike, index: int | None, metric: Metric) -> dict[str, object]:
         if index is None:
-            return dict(query=query, index=-1, arch="", metric=metric.key, value=np.nan, missing=True,
-                        reason="arch not in table")
+            return dict(
+                query=query,
+                index=-1,
+                arch="",
+                metric=metric.key,
+                value=np.nan,
+                missing=True,
+                reason="arch not in table",
+            )
         value = self.frame.at[index, column_for(metric)]
         missing = bool(pd.isna(value))
-        return dict(query=query, index=index, arch=self.frame.at[index, "arch"], metric=metric.key,
-                    value=float(value), missing=missing, reason="not tabulated" if missing else "")
+        return dict(
+            query=query,
+            index=index,
+            arch=self.frame.at[index, "arch"],
+            metric=metric.key,
+            value=float(value),
+            missing=missing,
+            reason="not tabulated" if missing else "",
+        )
 
     # -- population -------------------------------------------------------------------------------
     def _column_values(self, metric: Metric, allow_partial: bool, what: str) -> tuple[pd.Series, bool]:
