@@ -1,0 +1,645 @@
+"""Table 1 of the BaLeNAS paper: searched architectures on NAS-Bench-201, from tidy benchmark lookups.
+
+Input: the tidy lookup frame
+-----------------------------
+One row per (search run, metric)::
+
+    method  str    "zero_cost" | "darts" | "balenas" | "balenas_tf"          (see ROWS)
+    order   str    "1st" | "2nd" for darts/balenas; "" (or missing) for zero_cost/balenas_tf;
+                   1 / 2 / "first" / "second" are accepted and normalised
+    seed    int    the search seed; one run is (method, order, seed)
+    metric  str    cifar10_valid | cifar10_test | cifar100_valid | cifar100_test | imagenet16_valid |
+                   imagenet16_test  (or the Metric key, e.g. "cifar10-valid/x-valid/200")
+    value   float  accuracy in percent; NaN when the benchmark does not hold it (never 0)
+    arch    str    optional: the NAS-Bench-201 string of the run's architecture
+
+:func:`benchmark_lookups` builds this frame from one genotype per run and an
+:class:`~balenas.benchmarks.nb201.NB201Table`; a value the table does not hold comes out as NaN.
+
+Output
+------
+:func:`build_table1` returns a :class:`Table1` with three long frames:
+
+``summary``
+    per row x metric: mean and std over seeds (``ddof=seed_ddof``, default 1), ``n`` seeds with a value and
+    ``n_runs`` seeds run. A cell with some seeds missing shows ``(n/n_runs)``; with none, "missing".
+    "Random baseline" is the mean +- std over all 15,625 architectures (ddof 1, see
+    :mod:`balenas.benchmarks.nb201`); it is not computed for the partial valid columns of CIFAR-100 and
+    ImageNet16-120. "optimal" is the best architecture per column; for those two partial columns it is the
+    maximum over the tabulated rows, which contain the top 1 % by validation accuracy, and says so.
+``best``
+    per row: the single run with the highest CIFAR-10 valid accuracy (ties: lowest seed) -- the selection is
+    by validation accuracy, never by a test number -- and its six values.
+``paper``
+    the numbers quoted from the paper (:mod:`balenas.report.paper_numbers`), every other cell "not found".
+
+Rows are never dropped: a row with no runs shows its status ("not run" by default, or what ``status`` says,
+e.g. ``{"zero_cost": "not implemented"}``). Writers: :func:`to_csv`, :func:`to_markdown`,
+:func:`to_latex`, :func:`write_table1`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from balenas.benchmarks.nb201 import (
+    TABLE1_METRICS,
+    IncompleteColumnError,
+    NB201Table,
+)
+from balenas.report.paper_numbers import PAPER_CITATION, PAPER_TABLE1, QuotedCell
+
+log = logging.getLogger(__name__)
+
+METRICS: tuple[str, ...] = tuple(TABLE1_METRICS)
+METRIC_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "cifar10_valid": "CIFAR-10 valid",
+        "cifar10_test": "CIFAR-10 test",
+        "cifar100_valid": "CIFAR-100 valid",
+        "cifar100_test": "CIFAR-100 test",
+        "imagenet16_valid": "ImageNet16-120 valid",
+        "imagenet16_test": "ImageNet16-120 test",
+    }
+)
+SELECTION_METRIC = "cifar10_valid"
+SELECTION_RULE = "highest CIFAR-10 valid (cifar10-valid/x-valid/200) accuracy; ties: lowest seed"
+DEFAULT_SEED_DDOF = 1
+LOOKUP_COLUMNS: tuple[str, ...] = ("method", "order", "seed", "metric", "value", "arch")
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """One row of Table 1. ``kind``: ``population`` (random baseline), ``runs`` or ``optimum``."""
+
+    key: str
+    label: str
+    kind: str
+    method: str = ""
+    order: str = ""
+
+
+ROWS: tuple[RowSpec, ...] = (
+    RowSpec("random", "Random baseline", "population"),
+    RowSpec("zero_cost", "Zero-cost NAS", "runs", "zero_cost"),
+    RowSpec("darts_1st", "DARTS (1st)", "runs", "darts", "1st"),
+    RowSpec("darts_2nd", "DARTS (2nd)", "runs", "darts", "2nd"),
+    RowSpec("balenas_1st", "BaLeNAS (1st)", "runs", "balenas", "1st"),
+    RowSpec("balenas_2nd", "BaLeNAS (2nd)", "runs", "balenas", "2nd"),
+    RowSpec("balenas_tf", "BaLeNAS-TF", "runs", "balenas_tf"),
+    RowSpec("optimal", "optimal", "optimum"),
+)
+ROW_OF_RUN: Mapping[tuple[str, str], str] = MappingProxyType(
+    {(r.method, r.order): r.key for r in ROWS if r.kind == "runs"}
+)
+_ORDER_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "": "",
+        "nan": "",
+        "none": "",
+        "1": "1st",
+        "1st": "1st",
+        "first": "1st",
+        "2": "2nd",
+        "2nd": "2nd",
+        "second": "2nd",
+    }
+)
+_METRIC_ALIASES: Mapping[str, str] = MappingProxyType(
+    {**{name: name for name in METRICS}, **{m.key: name for name, m in TABLE1_METRICS.items()}}
+)
+
+
+# --- the tidy lookups ----------------------------------------------------------------------------
+def _normalise_order(value: object) -> str:
+    text = (
+        "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip().lower()
+    )
+    text = text[:-2] if text.endswith(".0") else text
+    if text not in _ORDER_ALIASES:
+        raise ValueError(
+            f"unknown order {value!r}; use '1st', '2nd' or '' (valid: {', '.join(map(repr, _ORDER_ALIASES))})"
+        )
+    return _ORDER_ALIASES[text]
+
+
+def _normalise_metric(value: object) -> str:
+    if value not in _METRIC_ALIASES:
+        raise ValueError(f"unknown Table-1 metric {value!r}; valid: {', '.join(_METRIC_ALIASES)}")
+    return _METRIC_ALIASES[value]  # type: ignore[index]
+
+
+def normalise_lookups(lookups: pd.DataFrame) -> pd.DataFrame:
+    """Check the tidy lookup frame and return it with canonical ``order``/``metric`` and a ``row`` column.
+
+    Unknown methods/orders/metrics, non-numeric values and duplicate (run, metric) rows raise ``ValueError``.
+    """
+    required = ["method", "seed", "metric", "value"]
+    missing = [c for c in required if c not in lookups.columns]
+    if missing:
+        raise ValueError(
+            f"Table-1 lookups lack column(s) {missing}; expected {list(LOOKUP_COLUMNS)} (order, arch optional)"
+        )
+    out = pd.DataFrame(
+        {
+            "method": lookups["method"].astype(str),
+            "order": [_normalise_order(v) for v in lookups.get("order", pd.Series([""] * len(lookups)))],
+            "seed": pd.to_numeric(lookups["seed"], errors="raise").astype(np.int64),
+            "metric": [_normalise_metric(v) for v in lookups["metric"]],
+            "value": pd.to_numeric(lookups["value"], errors="coerce").astype(float),
+            "arch": lookups["arch"].fillna("").astype(str) if "arch" in lookups else "",
+        },
+        index=lookups.index,
+    )
+    bad_values = lookups["value"].notna() & out["value"].isna()
+    if bad_values.any():
+        raise ValueError(
+            f"non-numeric value(s) in Table-1 lookups: {lookups['value'][bad_values].tolist()[:5]}"
+        )
+    runs = list(zip(out["method"], out["order"]))
+    unknown = sorted({r for r in runs if r not in ROW_OF_RUN})
+    if unknown:
+        raise ValueError(f"unknown (method, order) {unknown}; valid: {sorted(ROW_OF_RUN)}")
+    out["row"] = [ROW_OF_RUN[r] for r in runs]
+    dups = out.duplicated(["row", "seed", "metric"])
+    if dups.any():
+        raise ValueError(
+            f"duplicate (method, order, seed, metric) rows: {out.loc[dups, ['row', 'seed', 'metric']].values.tolist()[:5]}"
+        )
+    return out.reset_index(drop=True)
+
+
+def benchmark_lookups(runs: pd.DataFrame, table: NB201Table) -> pd.DataFrame:
+    """Tidy lookups for runs ``(method, order, seed, arch)``: the six Table-1 metrics of each run's arch.
+
+    A value the table does not hold is NaN (see :meth:`NB201Table.lookup`), never a substitute.
+    """
+    frames = []
+    for run in runs.itertuples(index=False):
+        found = table.lookup([run.arch], TABLE1_METRICS.values())
+        frames.append(
+            pd.DataFrame(
+                {
+                    "method": run.method,
+                    "order": getattr(run, "order", ""),
+                    "seed": run.seed,
+                    "metric": list(METRICS),
+                    "value": found["value"].to_numpy(),
+                    "arch": run.arch,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=list(LOOKUP_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
+
+
+# --- reference rows ------------------------------------------------------------------------------
+def reference_rows(table: NB201Table) -> pd.DataFrame:
+    """Random-baseline (mean +- std over the population) and optimal rows from the benchmark table.
+
+    Columns: ``row, metric, mean, std, n, note``. Partial columns give NaN for the random baseline and a
+    labelled maximum over the tabulated rows for the optimum.
+    """
+    records = []
+    for name, metric in TABLE1_METRICS.items():
+        try:
+            stats = table.population_stats(metric)
+            records.append(
+                dict(
+                    row="random",
+                    metric=name,
+                    mean=stats.mean,
+                    std=stats.std,
+                    n=stats.n,
+                    note=f"over {stats.n} architectures, ddof={stats.ddof}",
+                )
+            )
+        except IncompleteColumnError:
+            records.append(
+                dict(
+                    row="random",
+                    metric=name,
+                    mean=np.nan,
+                    std=np.nan,
+                    n=table.coverage(metric),
+                    note=f"partial column: {table.coverage(metric)} of {len(table)} tabulated",
+                )
+            )
+        best = table.optimum(metric, allow_partial=True)
+        note = "" if best.complete else f"max over the {best.n} tabulated rows (they include the top 1%)"
+        records.append(dict(row="optimal", metric=name, mean=best.value, std=np.nan, n=best.n, note=note))
+    return pd.DataFrame(records, columns=["row", "metric", "mean", "std", "n", "note"])
+
+
+# --- the table -----------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Table1:
+    """``summary`` (row x metric), ``best`` (row x metric for the selected run), ``paper`` (quoted)."""
+
+    summary: pd.DataFrame
+    best: pd.DataFrame
+    paper: pd.DataFrame
+    seed_ddof: int
+    benchmark_sha256: str
+
+
+def _std(values: np.ndarray, ddof: int) -> float:
+    return float(values.std(ddof=ddof)) if len(values) > ddof else float("nan")
+
+
+def _run_cells(row: RowSpec, runs: pd.DataFrame, status: str, ddof: int) -> list[dict[str, object]]:
+    seeds = sorted(runs["seed"].unique().tolist())
+    cells = []
+    for metric in METRICS:
+        values = runs.loc[runs["metric"] == metric, "value"].dropna().to_numpy(dtype=float)
+        cells.append(
+            dict(
+                row=row.key,
+                label=row.label,
+                status=status,
+                metric=metric,
+                mean=float(values.mean()) if len(values) else np.nan,
+                std=_std(values, ddof),
+                n=len(values),
+                n_runs=len(seeds),
+                note="",
+            )
+        )
+    return cells
+
+
+def _reference_cells(row: RowSpec, reference: pd.DataFrame | None) -> list[dict[str, object]]:
+    if reference is None:
+        return [
+            dict(
+                row=row.key,
+                label=row.label,
+                status="not computed (no benchmark table)",
+                metric=m,
+                mean=np.nan,
+                std=np.nan,
+                n=0,
+                n_runs=0,
+                note="",
+            )
+            for m in METRICS
+        ]
+    ref = reference[reference["row"] == row.key].set_index("metric")
+    return [
+        dict(
+            row=row.key,
+            label=row.label,
+            status="ok",
+            metric=m,
+            mean=float(ref.at[m, "mean"]),
+            std=float(ref.at[m, "std"]),
+            n=int(ref.at[m, "n"]),
+            n_runs=0,
+            note=str(ref.at[m, "note"]),
+        )
+        for m in METRICS
+    ]
+
+
+def _empty_cells(row: RowSpec, status: str) -> list[dict[str, object]]:
+    return [
+        dict(
+            row=row.key,
+            label=row.label,
+            status=status,
+            metric=m,
+            mean=np.nan,
+            std=np.nan,
+            n=0,
+            n_runs=0,
+            note="",
+        )
+        for m in METRICS
+    ]
+
+
+def _best_run(row: RowSpec, runs: pd.DataFrame) -> list[dict[str, object]]:
+    """The run with the highest CIFAR-10 valid (ties: lowest seed) and its six values."""
+    wide = runs.pivot(index="seed", columns="metric", values="value").reindex(columns=list(METRICS))
+    eligible = wide[SELECTION_METRIC].dropna()
+    if eligible.empty:
+        note = "no run has a CIFAR-10 valid value" if len(wide) else ""
+        return [
+            dict(row=row.key, label=row.label, metric=m, value=np.nan, seed=-1, arch="", note=note)
+            for m in METRICS
+        ]
+    seed = int(eligible[eligible == eligible.max()].index.min())
+    arch = runs.loc[runs["seed"] == seed, "arch"].iloc[0]
+    return [
+        dict(
+            row=row.key,
+            label=row.label,
+            metric=m,
+            value=float(wide.at[seed, m]),
+            seed=seed,
+            arch=arch,
+            note="",
+        )
+        for m in METRICS
+    ]
+
+
+def _paper_frame(quoted: Iterable[QuotedCell]) -> pd.DataFrame:
+    by_cell = {(q.row, q.metric): q for q in quoted}
+    unknown = [k for k in by_cell if k[0] not in {r.key for r in ROWS} or k[1] not in METRICS]
+    if unknown:
+        raise ValueError(f"quoted paper cells with unknown row/metric: {unknown}")
+    records = []
+    for row in ROWS:
+        for metric in METRICS:
+            q = by_cell.get((row.key, metric))
+            records.append(
+                dict(
+                    row=row.key,
+                    label=row.label,
+                    metric=metric,
+                    value=q.value if q else np.nan,
+                    std=q.std if q and q.std is not None else np.nan,
+                    statistic=q.statistic if q else "",
+                    source=q.source if q else "not found",
+                )
+            )
+    return pd.DataFrame(records)
+
+
+def build_table1(
+    lookups: pd.DataFrame,
+    *,
+    reference: pd.DataFrame | None = None,
+    status: Mapping[str, str] | None = None,
+    quoted: Iterable[QuotedCell] = PAPER_TABLE1,
+    seed_ddof: int = DEFAULT_SEED_DDOF,
+    benchmark_sha256: str = "",
+) -> Table1:
+    """Assemble Table 1 from tidy ``lookups`` (module docstring) and ``reference`` (:func:`reference_rows`).
+
+    ``status`` labels rows that have no runs (default "not run"); giving a status to a row that has runs
+    raises, so a result is never hidden behind a label.
+    """
+    status = dict(status or {})
+    unknown = sorted(set(status) - {r.key for r in ROWS})
+    if unknown:
+        raise ValueError(f"status for unknown row(s) {unknown}; rows: {[r.key for r in ROWS]}")
+    tidy = normalise_lookups(lookups)
+    summary: list[dict[str, object]] = []
+    best: list[dict[str, object]] = []
+    for row in ROWS:
+        runs = tidy[tidy["row"] == row.key]
+        if row.kind != "runs":
+            summary += _reference_cells(row, reference)
+        elif runs.empty:
+            summary += _empty_cells(row, status.get(row.key, "not run"))
+            best += _best_run(row, runs)
+        elif row.key in status:
+            raise ValueError(
+                f"row {row.key!r} has {runs['seed'].nunique()} run(s) but status says {status[row.key]!r}"
+            )
+        else:
+            summary += _run_cells(row, runs, "ok", seed_ddof)
+            best += _best_run(row, runs)
+    log.info("Table 1 built from %d lookups (%d runs)", len(tidy), len(tidy.drop_duplicates(["row", "seed"])))
+    return Table1(
+        pd.DataFrame(summary), pd.DataFrame(best), _paper_frame(quoted), seed_ddof, benchmark_sha256
+    )
+
+
+# --- formatting ----------------------------------------------------------------------------------
+PM = {"md": " ± ", "tex": r" $\pm$ "}
+
+
+def _fmt_summary(cell: pd.Series, style: str) -> str:
+    if cell["status"] != "ok":
+        return str(cell["status"])
+    if np.isnan(cell["mean"]):
+        if cell["row"] == "random":
+            return "n/a (partial column)"
+        return f"missing (0/{cell['n_runs']} tabulated)" if cell["n_runs"] else "missing"
+    text = f"{cell['mean']:.2f}"
+    if cell["row"] == "optimal":
+        return text + ("*" if cell["note"] else "")
+    text += f"{PM[style]}{cell['std']:.2f}" if not np.isnan(cell["std"]) else f"{PM[style]}n/a"
+    if cell["row"] != "random" and cell["n"] < cell["n_runs"]:
+        text += f" ({cell['n']}/{cell['n_runs']})"
+    return text
+
+
+def _fmt_value(value: float) -> str:
+    return "missing" if np.isnan(value) else f"{value:.2f}"
+
+
+def _fmt_quoted(cell: pd.Series, style: str) -> str:
+    if np.isnan(cell["value"]):
+        return "not found"
+    text = f"{cell['value']:.2f}"
+    return text + (f"{PM[style]}{cell['std']:.2f}" if not np.isnan(cell["std"]) else "")
+
+
+def summary_grid(table: Table1, style: str = "md") -> pd.DataFrame:
+    """Display grid: Method x six metrics (+ seeds run)."""
+    rows = []
+    for row in ROWS:
+        cells = table.summary[table.summary["row"] == row.key].set_index("metric")
+        runs = int(cells["n_runs"].max()) if row.kind == "runs" else 0
+        rows.append(
+            {
+                "Method": row.label,
+                **{METRIC_LABELS[m]: _fmt_summary(cells.loc[m], style) for m in METRICS},
+                "Seeds": str(runs) if row.kind == "runs" else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def best_grid(table: Table1) -> pd.DataFrame:
+    """Display grid of the selected run per method row; rows without one say why."""
+    rows = []
+    for row in (r for r in ROWS if r.kind == "runs"):
+        cells = table.best[table.best["row"] == row.key].set_index("metric")
+        seed = int(cells["seed"].iloc[0])
+        status = table.summary.loc[table.summary["row"] == row.key, "status"].iloc[0]
+        why = str(cells["note"].iloc[0]) or str(status)
+        values = {METRIC_LABELS[m]: (_fmt_value(cells.at[m, "value"]) if seed >= 0 else why) for m in METRICS}
+        rows.append(
+            {
+                "Method": row.label,
+                "Seed": str(seed) if seed >= 0 else "",
+                **values,
+                "Architecture": cells["arch"].iloc[0],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def paper_grid(table: Table1, style: str = "md") -> pd.DataFrame:
+    rows = []
+    for row in ROWS:
+        cells = table.paper[table.paper["row"] == row.key].set_index("metric")
+        rows.append(
+            {"Method": row.label, **{METRIC_LABELS[m]: _fmt_quoted(cells.loc[m], style) for m in METRICS}}
+        )
+    return pd.DataFrame(rows)
+
+
+def _notes(table: Table1) -> list[str]:
+    sources = sorted({s for s in table.paper["source"] if s != "not found"})
+    return [
+        f"Mean ± std over search seeds (std with ddof={table.seed_ddof}); (k/n): only k of n seeds have a "
+        "tabulated value; 'missing (0/n tabulated)': the benchmark table holds the value for none of them.",
+        "Random baseline: mean ± std over all 15,625 NAS-Bench-201 architectures (ddof=1); n/a for the partial "
+        "CIFAR-100 / ImageNet16-120 valid columns.",
+        "optimal: best architecture per column; * = maximum over the tabulated rows of a partial column "
+        "(which contain the top 1 % by validation accuracy).",
+        f"Best single run: {SELECTION_RULE}.",
+        f"Benchmark table sha256: {table.benchmark_sha256 or 'not recorded'}.",
+        f"Quoted from the paper ({PAPER_CITATION}); 'not found' = not retrieved, not zero. "
+        f"Source(s): {', '.join(sources) if sources else 'none'}. Quoted single numbers do not say whether "
+        "they are means or best runs.",
+    ]
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += [
+        "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+def to_markdown(table: Table1) -> str:
+    parts = [
+        "# Table 1: NAS-Bench-201 (reproduced)",
+        "",
+        _md_table(summary_grid(table, "md")),
+        "",
+        f"## Best single run ({SELECTION_RULE})",
+        "",
+        _md_table(best_grid(table)),
+        "",
+        f"## Quoted from the paper ({PAPER_CITATION}), not computed here",
+        "",
+        _md_table(paper_grid(table, "md")),
+        "",
+        "Notes:",
+        *[f"- {n}" for n in _notes(table)],
+        "",
+    ]
+    return "\n".join(parts)
+
+
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+    "|": r"\textbar{}",
+    "±": r"$\pm$",
+}
+
+
+def _tex_escape(text: str) -> str:
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _tex_table(frame: pd.DataFrame, caption: str) -> str:
+    spec = "l" + "c" * (len(frame.columns) - 1)
+    lines = [
+        f"% {caption}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\hline",
+        " & ".join(_tex_escape(str(c)) for c in frame.columns) + r" \\",
+        r"\hline",
+    ]
+    for row in frame.itertuples(index=False):
+        cells = [str(v) if r"$\pm$" in str(v) else _tex_escape(str(v)) for v in row]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def to_latex(table: Table1) -> str:
+    best = best_grid(table).drop(columns="Architecture")
+    parts = [
+        _tex_table(summary_grid(table, "tex"), "Table 1: NAS-Bench-201 (reproduced)"),
+        "",
+        _tex_table(best, f"Best single run ({SELECTION_RULE})"),
+        "",
+        _tex_table(paper_grid(table, "tex"), f"Quoted from the paper ({PAPER_CITATION}), not computed here"),
+        "",
+        *[f"% {n.replace('±', '+-')}" for n in _notes(table)],
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def to_csv_frame(table: Table1) -> pd.DataFrame:
+    """One long numeric frame: ``block`` = reproduced / best_run / quoted_from_paper."""
+    ours = table.summary.assign(block="reproduced", seed_ddof=table.seed_ddof)
+    best = table.best.rename(columns={"value": "mean"}).assign(block="best_run")
+    paper = table.paper.rename(columns={"value": "mean"}).assign(block="quoted_from_paper")
+    cols = [
+        "block",
+        "row",
+        "label",
+        "metric",
+        "status",
+        "mean",
+        "std",
+        "n",
+        "n_runs",
+        "seed_ddof",
+        "seed",
+        "arch",
+        "statistic",
+        "source",
+        "note",
+    ]
+    return pd.concat([ours, best, paper], ignore_index=True).reindex(columns=cols)
+
+
+def to_csv(table: Table1, path: str | Path) -> Path:
+    return _atomic_write(Path(path), to_csv_frame(table).to_csv(index=False, lineterminator="\n"))
+
+
+def write_table1(table: Table1, csv: str | Path, md: str | Path, tex: str | Path) -> tuple[Path, Path, Path]:
+    """Write the CSV, Markdown and LaTeX forms (each atomically)."""
+    return (
+        to_csv(table, csv),
+        _atomic_write(Path(md), to_markdown(table)),
+        _atomic_write(Path(tex), to_latex(table)),
+    )
+
+
+def _atomic_write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
