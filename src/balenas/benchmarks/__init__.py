@@ -27,8 +27,24 @@ from balenas.benchmarks.nb201 import (
     column_for,
     load_nb201_table,
 )
+from balenas.benchmarks.convert import (
+    ArchNotAvailableError,
+    BenchmarkSource,
+    ConversionResult,
+    MissingDependencyError,
+    convert_benchmark,
+    validate_benchmark_path,
+    write_compact_table,
+)
 
 __all__ = [
+    "ArchNotAvailableError",
+    "BenchmarkSource",
+    "ConversionResult",
+    "MissingDependencyError",
+    "convert_benchmark",
+    "validate_benchmark_path",
+    "write_compact_table",
     "ACCURACY_COLUMNS",
     "CIFAR10_TEST",
     "CIFAR10_VALID",
