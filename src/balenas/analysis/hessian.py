@@ -1,0 +1,191 @@
+"""Curvature of the validation loss w.r.t. the architecture parameters (Zela et al., ICLR 2020).
+
+"Understanding and Robustifying DARTS" tracks the *dominant eigenvalue* of the Hessian of the validation
+loss w.r.t. alpha; their code (automl/RobustDARTS, ``Analyzer.compute_Hw``) builds the full Hessian by
+double backward and takes the largest eigenvalue. The architecture spaces are small (30 parameters for
+NAS-Bench-201, 2 x 14 x 8 = 224 for DARTS), so the exact Hessian is affordable: one backward pass with
+``create_graph`` plus one backward pass per parameter.
+
+Convention here: :func:`dominant_eigenvalue` is the largest *algebraic* eigenvalue (what Zela et al.
+plot: near a minimum it is the largest positive curvature, and it is the quantity that grows when DARTS
+collapses to skip connections). :class:`HessianSpectrum` also gives the smallest eigenvalue and the one
+largest in absolute value (which differs when the loss is strongly non-convex in alpha). Several
+parameter tensors (DARTS: normal and reduce alpha) should be stacked into one tensor by the caller.
+
+RobustDARTS adds the architecture weight decay to the gradient before differentiating again, i.e. its
+Hessian is that of ``L_val + wd/2 ||alpha||^2`` and every eigenvalue is shifted by ``wd``;
+:func:`validation_loss_hessian` takes ``arch_weight_decay`` (default 0) to reproduce that.
+
+All functions are pure: network parameters get no ``.grad`` and BN running statistics are not updated
+(every forward pass uses clones of the module's buffers); the network's train/eval mode is respected.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+log = logging.getLogger(__name__)
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+ToWeights = Callable[[torch.Tensor], torch.Tensor]
+LossFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class HessianSpectrum:
+    """Eigenvalues (ascending, float64, CPU) of a symmetrised Hessian."""
+
+    eigenvalues: torch.Tensor
+
+    @property
+    def max_eigenvalue(self) -> float:
+        """Largest algebraic eigenvalue: the "dominant eigenvalue" of Zela et al."""
+        return float(self.eigenvalues[-1])
+
+    @property
+    def min_eigenvalue(self) -> float:
+        return float(self.eigenvalues[0])
+
+    @property
+    def max_abs_eigenvalue(self) -> float:
+        """Largest eigenvalue in absolute value (the spectral norm of the Hessian)."""
+        return float(self.eigenvalues.abs().max())
+
+
+def architecture_hessian(loss_fn: LossFn, alpha: torch.Tensor) -> torch.Tensor:
+    """Exact Hessian of the scalar ``loss_fn(alpha)``, flattened to (n, n) and symmetrised.
+
+    ``alpha`` is treated as a constant leaf (detached). One backward with ``create_graph`` gives the
+    gradient; row ``i`` is the gradient of its ``i``-th entry. The result is ``(H + H^T) / 2`` in
+    alpha's dtype and device; an asymmetry above 1e-6 relative is logged as a warning (it means the
+    loss is not twice differentiable at alpha, e.g. a ReLU exactly at a kink).
+    """
+    n = alpha.numel()
+    if n == 0:
+        raise ValueError("architecture_hessian: alpha has no elements")
+    with torch.enable_grad():
+        a = alpha.detach().clone().requires_grad_(True)
+        loss = loss_fn(a)
+        if loss.dim() != 0:
+            raise ValueError(
+                f"architecture_hessian: loss_fn must return a scalar, got shape {tuple(loss.shape)}"
+            )
+        (grad,) = torch.autograd.grad(loss, [a], create_graph=True)
+        grad = grad.reshape(-1)
+        rows: list[torch.Tensor] = []
+        for i in range(n):
+            if grad[i].requires_grad:
+                (row,) = torch.autograd.grad(grad[i], [a], retain_graph=True, allow_unused=True)
+                rows.append(torch.zeros_like(a).reshape(-1) if row is None else row.reshape(-1))
+            else:  # the loss is linear in alpha_i
+                rows.append(torch.zeros(n, dtype=a.dtype, device=a.device))
+    hess = torch.stack(rows).detach()
+    asym = float((hess - hess.T).abs().max())
+    scale = float(hess.abs().max())
+    if scale > 0 and asym > 1e-6 * scale:
+        log.warning("architecture Hessian is asymmetric: max|H - H^T| = %.3e (max|H| = %.3e)", asym, scale)
+    return 0.5 * (hess + hess.T)
+
+
+def spectrum_of(hessian: torch.Tensor) -> HessianSpectrum:
+    """Eigenvalues of a symmetric (n, n) matrix, computed in float64 on the CPU."""
+    if hessian.dim() != 2 or hessian.shape[0] != hessian.shape[1]:
+        raise ValueError(f"expected a square matrix, got shape {tuple(hessian.shape)}")
+    h = hessian.detach().to(device="cpu", dtype=torch.float64)
+    if not bool(torch.isfinite(h).all()):
+        raise ValueError("Hessian has non-finite entries")
+    return HessianSpectrum(torch.linalg.eigvalsh(0.5 * (h + h.T)))
+
+
+def hessian_spectrum(loss_fn: LossFn, alpha: torch.Tensor) -> HessianSpectrum:
+    """All eigenvalues of the exact Hessian of ``loss_fn`` at ``alpha``."""
+    return spectrum_of(architecture_hessian(loss_fn, alpha))
+
+
+def dominant_eigenvalue(loss_fn: LossFn, alpha: torch.Tensor) -> float:
+    """Largest algebraic eigenvalue of the Hessian of ``loss_fn`` at ``alpha`` (Zela et al. 2020)."""
+    return hessian_spectrum(loss_fn, alpha).max_eigenvalue
+
+
+def validation_loss_fn(
+    network: nn.Module,
+    to_weights: ToWeights,
+    batch: Batch,
+    criterion: Criterion,
+    arch_weight_decay: float = 0.0,
+) -> LossFn:
+    """alpha -> ``criterion(network(x, to_weights(alpha)), y) + wd/2 ||alpha||^2``; pure.
+
+    Network parameters enter detached (only alpha is differentiated, which keeps the double-backward
+    graph small) and buffers as clones (BN running statistics of the module stay untouched).
+    """
+    x, y = batch
+
+    def loss_fn(alpha: torch.Tensor) -> torch.Tensor:
+        state: dict[str, torch.Tensor] = {n: b.clone() for n, b in network.named_buffers()}
+        state.update({n: p.detach() for n, p in network.named_parameters()})
+        loss = criterion(functional_call(network, state, (x, to_weights(alpha))), y)
+        if arch_weight_decay:
+            loss = loss + 0.5 * arch_weight_decay * (alpha * alpha).sum()
+        return loss
+
+    return loss_fn
+
+
+def validation_loss_hessian(
+    network: nn.Module,
+    to_weights: ToWeights,
+    alpha: torch.Tensor,
+    batches: Sequence[Batch],
+    criterion: Criterion,
+    arch_weight_decay: float = 0.0,
+) -> torch.Tensor:
+    """Hessian w.r.t. alpha of the validation loss averaged over ``batches`` (unweighted mean of the
+    per-batch losses, plus ``arch_weight_decay / 2 ||alpha||^2``); (n, n), symmetric.
+
+    The Hessian is linear in the loss, so it is accumulated batch by batch (memory of one batch).
+    """
+    if len(batches) == 0:
+        raise ValueError("validation_loss_hessian needs at least one validation batch")
+    total: torch.Tensor | None = None
+    for batch in batches:
+        h = architecture_hessian(validation_loss_fn(network, to_weights, batch, criterion), alpha)
+        total = h if total is None else total + h
+    assert total is not None
+    hess = total / len(batches)
+    if arch_weight_decay:
+        hess = hess + arch_weight_decay * torch.eye(hess.shape[0], dtype=hess.dtype, device=hess.device)
+    return hess
+
+
+def validation_hessian_spectrum(
+    network: nn.Module,
+    to_weights: ToWeights,
+    alpha: torch.Tensor,
+    batches: Sequence[Batch],
+    criterion: Criterion,
+    arch_weight_decay: float = 0.0,
+) -> HessianSpectrum:
+    """Eigenvalues of :func:`validation_loss_hessian`; ``.max_eigenvalue`` is the one to log."""
+    return spectrum_of(
+        validation_loss_hessian(network, to_weights, alpha, batches, criterion, arch_weight_decay)
+    )
+
+
+__all__ = [
+    "HessianSpectrum",
+    "architecture_hessian",
+    "dominant_eigenvalue",
+    "hessian_spectrum",
+    "spectrum_of",
+    "validation_hessian_spectrum",
+    "validation_loss_fn",
+    "validation_loss_hessian",
+]

@@ -1,0 +1,128 @@
+"""Exact architecture Hessians and their spectra."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from balenas.analysis.hessian import (
+    architecture_hessian,
+    dominant_eigenvalue,
+    hessian_spectrum,
+    spectrum_of,
+    validation_hessian_spectrum,
+    validation_loss_fn,
+    validation_loss_hessian,
+)
+from balenas.supernets import nb201_supernet
+
+DT = torch.float64
+CRIT = nn.CrossEntropyLoss()
+
+
+def softmax_rows(alpha: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(alpha, dim=-1)
+
+
+def matrix_with_eigenvalues(eigs: list[float], seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(len(eigs), len(eigs), generator=gen, dtype=DT))
+    return q @ torch.diag(torch.tensor(eigs, dtype=DT)) @ q.T
+
+
+def quadratic(a: torch.Tensor):
+    return lambda x: 0.5 * x.reshape(-1) @ a @ x.reshape(-1)
+
+
+def tiny_case(seed: int = 0):
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    net = nb201_supernet(channels=2, cells_per_stage=1, num_classes=3).to(DT).train()
+    batches = [
+        (torch.randn(4, 3, 4, 4, generator=gen, dtype=DT), torch.randint(0, 3, (4,), generator=gen))
+        for _ in range(2)
+    ]
+    alpha = 0.5 * torch.randn(6, 5, generator=gen, dtype=DT)
+    return net, batches, alpha
+
+
+def test_quadratic_hessian_is_the_matrix_in_alphas_flattened_order():
+    eigs = [-7.0, -1.0, 0.0, 0.5, 2.0, 5.0]
+    a = matrix_with_eigenvalues(eigs)
+    x = torch.randn(2, 3, dtype=DT)  # non-square: a row/column-major mix-up permutes H
+    torch.testing.assert_close(architecture_hessian(quadratic(a), x), a, rtol=1e-12, atol=1e-12)
+
+
+def test_spectrum_of_known_quadratic_and_the_dominant_convention():
+    eigs = [-7.0, -1.0, 0.0, 0.5, 2.0, 5.0]
+    loss_fn = quadratic(matrix_with_eigenvalues(eigs, seed=1))
+    x = torch.randn(6, dtype=DT)
+    spec = hessian_spectrum(loss_fn, x)
+    torch.testing.assert_close(spec.eigenvalues, torch.tensor(eigs, dtype=DT), rtol=0, atol=1e-10)
+    # Dominant = largest algebraic eigenvalue (Zela et al.), not the largest in absolute value.
+    assert dominant_eigenvalue(loss_fn, x) == pytest.approx(5.0, abs=1e-10)
+    assert spec.max_abs_eigenvalue == pytest.approx(7.0, abs=1e-10)
+    assert spec.min_eigenvalue == pytest.approx(-7.0, abs=1e-10)
+
+
+def test_non_symmetric_quadratic_form_gives_the_symmetric_hessian():
+    b = torch.randn(5, 5, dtype=DT)
+    h = architecture_hessian(lambda x: x @ b @ x, torch.randn(5, dtype=DT))
+    torch.testing.assert_close(h, b + b.T, rtol=1e-12, atol=1e-12)
+    assert torch.equal(h, h.T)
+
+
+def test_supernet_hessian_matches_autograd_functional_and_is_symmetric():
+    net, batches, alpha = tiny_case()
+    loss_fn = validation_loss_fn(net, softmax_rows, batches[0], CRIT)
+    h = architecture_hessian(loss_fn, alpha)
+    assert h.shape == (30, 30) and bool(torch.isfinite(h).all())
+    assert torch.equal(h, h.T)
+    assert float(h.abs().max()) > 1e-3  # not trivially zero
+    reference = torch.autograd.functional.hessian(loss_fn, alpha).reshape(30, 30)
+    torch.testing.assert_close(h, reference, rtol=1e-9, atol=1e-12)
+
+
+def test_validation_hessian_averages_batches_adds_decay_and_leaves_the_network_alone():
+    net, batches, alpha = tiny_case(seed=1)
+    for p in net.parameters():
+        p.grad = None
+    state = copy.deepcopy(net.state_dict())
+    h = validation_loss_hessian(net, softmax_rows, alpha, batches, CRIT)
+
+    def mean_loss(a: torch.Tensor) -> torch.Tensor:
+        return sum(validation_loss_fn(net, softmax_rows, b, CRIT)(a) for b in batches) / len(batches)
+
+    reference = torch.autograd.functional.hessian(mean_loss, alpha).reshape(30, 30)
+    torch.testing.assert_close(h, reference, rtol=1e-9, atol=1e-12)
+    # Different batches give different Hessians, so averaging is really exercised.
+    h0 = validation_loss_hessian(net, softmax_rows, alpha, batches[:1], CRIT)
+    assert float((h0 - h).abs().max()) > 1e-4
+
+    wd = 1e-3
+    plain = validation_hessian_spectrum(net, softmax_rows, alpha, batches, CRIT)
+    decayed = validation_hessian_spectrum(net, softmax_rows, alpha, batches, CRIT, arch_weight_decay=wd)
+    torch.testing.assert_close(decayed.eigenvalues, plain.eigenvalues + wd, rtol=0, atol=1e-10)
+    h_wd = architecture_hessian(validation_loss_fn(net, softmax_rows, batches[0], CRIT, wd), alpha)
+    torch.testing.assert_close(h_wd, h0 + wd * torch.eye(30, dtype=DT), rtol=1e-9, atol=1e-12)
+
+    assert net.training
+    assert all(p.grad is None for p in net.parameters())
+    after = net.state_dict()
+    for key, value in state.items():
+        assert torch.equal(after[key], value), key  # includes BN running stats and num_batches_tracked
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="scalar"):
+        architecture_hessian(lambda x: x * x, torch.randn(3, dtype=DT))
+    with pytest.raises(ValueError, match="square"):
+        spectrum_of(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="non-finite"):
+        spectrum_of(torch.full((2, 2), float("nan")))
+    net, _, alpha = tiny_case()
+    with pytest.raises(ValueError, match="at least one"):
+        validation_loss_hessian(net, softmax_rows, alpha, [], CRIT)
