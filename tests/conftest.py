@@ -1,0 +1,36 @@
+"""Shared test fixtures: the real data beside the checkout, tiny configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = (REPO.parent / "shared").resolve()
+SHARED_DATA = SHARED / "data"
+
+
+def shared_file(relative: str) -> Path:
+    """A file under ../shared/data, or skip the test with the reason."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"needs the real data at {path} (../shared beside the checkout); not present here")
+    return path
+
+
+@pytest.fixture
+def nb201_groundtruth() -> Path:
+    return shared_file("nb201/nb201_groundtruth.csv")
+
+
+@pytest.fixture
+def cifar10_test_zip() -> Path:
+    return shared_file("cifar10/cifar10_jpeg_test.zip")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One torch thread per test process: predictable timings when other processes share the cores.
+    import torch
+
+    torch.set_num_threads(1)

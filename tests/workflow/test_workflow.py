@@ -1,0 +1,100 @@
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import torch
+
+from .conftest import REPO, SNAKEFILE, SNAKEMAKE, TINY, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    block = stdout.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.M)}
+
+
+def test_whole_dag_runs_on_a_tiny_config(tmp_path, tiny_config):
+    res = snakemake(tmp_path, "--cores", "2", "--configfile", str(tiny_config))
+    assert res.returncode == 0, res.stderr[-3000:]
+    tables = tmp_path / "results" / "tables"
+    summary = (tables / "search_summary.csv").read_text()
+    assert "DARTS (1st)" in summary and "BaLeNAS (1st)" in summary
+    assert (tmp_path / "results" / "figures" / "search_curves_nb201_digits_valid_acc.png").stat().st_size > 1000
+    run = tmp_path / "results/search/nb201/digits/balenas/order-1/seed-0"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["seed"] == 0 and metrics["config"]["epochs"] == 2
+    assert {"torch", "python", "device", "balenas"} <= set(metrics["environment"])
+    assert (tmp_path / "logs/search/nb201/digits/balenas/order-1/seed-0.log").read_text().count("epoch") >= 2
+    assert not (tmp_path / "checkpoints/search/nb201/digits/balenas/order-1/seed-0/checkpoint.pt").exists()
+    # nothing left to do afterwards
+    again = snakemake(tmp_path, "-n", "--configfile", str(tiny_config))
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ({"methods": ["darts", "gdas"]}, "methods"),
+        ({"search": {**TINY["search"], "epochs": -1}}, "epochs"),
+        ({"datasets": ["c10"], "data": {"c10": {"source": "cifar10", "root": "/no/such/folder"}}}, "data.c10.root"),
+    ],
+)
+def test_bad_config_fails_before_any_job(tmp_path, override, key):
+    cfg = write_config(tmp_path, {**TINY, **override}, "bad.yaml")
+    res = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert key in res.stderr + res.stdout
+    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / "logs").exists()
+
+
+def test_paper_config_plans_eight_search_jobs(tmp_path):
+    res = snakemake(tmp_path, "-n", "--configfile", str(REPO / "config" / "paper.yaml"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    counts = job_counts(res.stdout)
+    assert counts["search"] == 8
+    assert "nb201/cifar10/balenas/order-1/seed-3" in res.stdout
+
+
+def _run_until_checkpoint(tmp_path, cfg, ckpt):
+    target = "results/search/nb201/digits/darts/order-1/seed-0/arch.pt"
+    cmd = [*SNAKEMAKE, "-s", str(SNAKEFILE), "--directory", str(tmp_path), target, "--cores", "1",
+           "--configfile", str(cfg)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not ckpt.exists():
+        assert proc.poll() is None, "search finished before a checkpoint appeared"
+        assert time.time() < deadline
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: snakemake and its job
+    proc.wait()
+
+
+def test_killed_search_job_resumes_to_the_same_result(tmp_path):
+    over = {**TINY, "seeds": [0], "methods": ["darts"], "search": {**TINY["search"], "epochs": 4}}
+    target = "results/search/nb201/digits/darts/order-1/seed-0/arch.pt"
+    ref_dir, kill_dir = tmp_path / "ref", tmp_path / "kill"
+    ref_dir.mkdir()
+    kill_dir.mkdir()
+    ref_cfg, kill_cfg = write_config(ref_dir, over), write_config(kill_dir, over)
+    assert snakemake(ref_dir, target, "--cores", "1", "--configfile", str(ref_cfg)).returncode == 0
+    ckpt = kill_dir / "checkpoints/search/nb201/digits/darts/order-1/seed-0/checkpoint.pt"
+    _run_until_checkpoint(kill_dir, kill_cfg, ckpt)
+    assert not (kill_dir / target).exists()
+    # a SIGKILL leaves Snakemake's lock behind, as after a crash; the user unlocks, then reruns
+    assert snakemake(kill_dir, "--unlock", "--configfile", str(kill_cfg)).returncode == 0
+    res = snakemake(kill_dir, target, "--cores", "1", "--rerun-incomplete", "--configfile", str(kill_cfg))
+    assert res.returncode == 0, res.stderr[-2000:]
+    log = (kill_dir / "logs/search/nb201/digits/darts/order-1/seed-0.log").read_text()
+    assert "resumed from" in log
+    ref = torch.load(ref_dir / target, weights_only=False)
+    got = torch.load(kill_dir / target, weights_only=False)
+    assert torch.equal(ref["mean_alpha"], got["mean_alpha"])
+    ref_g = json.loads((ref_dir / target).with_name("genotype.json").read_text())
+    got_g = json.loads((kill_dir / target).with_name("genotype.json").read_text())
+    assert ref_g["genotype"] == got_g["genotype"]
