@@ -1,7 +1,7 @@
-"""Snakemake script for rule ``search``: one search run (see balenas.pipeline.search_stage)."""
+"""Snakemake script for rule ``search``: one search run (see balenas.stages.search.search_stage)."""
 
 from balenas.logs import setup_logging
-from balenas.pipeline import search_stage
+from balenas.stages.search import search_stage
 
 setup_logging(snakemake.log[0])  # noqa: F821 - injected by Snakemake
 search_stage(

@@ -41,6 +41,12 @@ def derived_generator(*keys: int) -> torch.Generator:
     return gen
 
 
+def prepend_pythonpath(path: str) -> None:
+    """Put ``path`` first on PYTHONPATH so that jobs' scripts import this checkout's package."""
+    parts = [path, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != path)]
+    os.environ["PYTHONPATH"] = os.pathsep.join(parts)
+
+
 def set_threads(threads: int) -> None:
     """Give torch exactly the cores Snakemake granted this job (2 processes share a 2-core box)."""
     if threads < 1:

@@ -10,12 +10,11 @@ from snakemake.utils import validate
 SRC = str(Path(workflow.basedir).parent / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (SRC, os.environ.get("PYTHONPATH", "")) if p
-)
 
 from balenas.config import ConfigError, check_config, data_config, search_config
-from balenas.runtime import code_hash
+from balenas.runtime import code_hash, prepend_pythonpath
+
+prepend_pythonpath(SRC)
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 try:
@@ -26,7 +25,7 @@ except ConfigError as err:
 RESULTS = "results"
 RUN = "{space}/{dataset}/{method}/order-{order}/seed-{seed}"
 
-# Package code each rule family depends on: an edit reruns that family and what follows it.
+# Package code each family of rules depends on (an edit reruns that family and what follows it).
 CODE = {
     "search": code_hash(
         [
@@ -40,19 +39,11 @@ CODE = {
             "search.py",
             "data.py",
             "runtime.py",
-            "pipeline.py",
+            "stages/search.py",
         ]
     ),
     "report": code_hash(["report"]),
 }
-
-
-wildcard_constraints:
-    space="|".join(config["spaces"]),
-    dataset="|".join(config["datasets"]),
-    method="|".join(config["methods"]),
-    order="|".join(str(o) for o in config["orders"]),
-    seed=r"\d+",
 
 
 def search_params(wildcards):
@@ -87,5 +78,24 @@ def space_dataset_pairs():
     return [(s, d) for s in config["spaces"] for d in config["datasets"]]
 
 
+def report_outputs():
+    tables = expand(
+        f"{RESULTS}/tables/{{name}}.{{ext}}",
+        name=["search_summary"],
+        ext=["csv", "md", "tex"],
+    ) + expand(f"{RESULTS}/tables/search_genotypes.{{ext}}", ext=["csv", "md"])
+    figures = [
+        f"{RESULTS}/figures/search_curves_{space}_{dataset}_{col}.{ext}"
+        for space, dataset in space_dataset_pairs()
+        for col in ("valid_acc", "train_acc")
+        for ext in ("png", "pdf")
+    ]
+    return tables + figures
+
+
+# Every rules file appends the files its final rule writes; ``rule all`` asks for all of them.
+FINAL_TARGETS = []
+
+
 def final_targets():
-    return report_outputs()
+    return FINAL_TARGETS

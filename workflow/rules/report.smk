@@ -1,19 +1,7 @@
 # The final rules: tables and figures from every run.
 
 
-def report_outputs():
-    tables = expand(
-        f"{RESULTS}/tables/{{name}}.{{ext}}",
-        name=["search_summary"],
-        ext=["csv", "md", "tex"],
-    ) + expand(f"{RESULTS}/tables/search_genotypes.{{ext}}", ext=["csv", "md"])
-    figures = [
-        f"{RESULTS}/figures/search_curves_{space}_{dataset}_{col}.{ext}"
-        for space, dataset in space_dataset_pairs()
-        for col in ("valid_acc", "train_acc")
-        for ext in ("png", "pdf")
-    ]
-    return tables + figures
+FINAL_TARGETS.extend(report_outputs())
 
 
 rule report:
@@ -22,13 +10,13 @@ rule report:
         history=all_runs(f"{RESULTS}/search/{RUN}/history.csv"),
     output:
         report_outputs(),
-    params:
-        tables=f"{RESULTS}/tables",
-        figures=f"{RESULTS}/figures",
-        code=CODE["report"],
     log:
         "logs/report/report.log",
     conda:
         "../../envs/balenas.yaml"
+    params:
+        tables=lambda w, output: Path(output[0]).parent,
+        figures=lambda w, output: Path(output[-1]).parent,
+        code=CODE["report"],
     script:
         "../../scripts/report.py"

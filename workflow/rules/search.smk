@@ -7,6 +7,13 @@ rule search:
         genotype=f"{RESULTS}/search/{RUN}/genotype.json",
         history=f"{RESULTS}/search/{RUN}/history.csv",
         metrics=f"{RESULTS}/search/{RUN}/metrics.json",
+    log:
+        f"logs/search/{RUN}.log",
+    benchmark:
+        f"benchmarks/search/{RUN}.tsv"
+    conda:
+        "../../envs/balenas.yaml"
+    threads: config["threads"]
     params:
         search=search_params,
         data=data_params,
@@ -15,12 +22,5 @@ rule search:
             **w
         ),
         code=CODE["search"],
-    log:
-        f"logs/search/{RUN}.log",
-    benchmark:
-        f"benchmarks/search/{RUN}.tsv"
-    threads: config["threads"]
-    conda:
-        "../../envs/balenas.yaml"
     script:
         "../../scripts/search.py"

@@ -1,4 +1,4 @@
-"""Stage entry points: what each thin Snakemake script calls (one function per rule family)."""
+"""The search stage: one search run, its four output files, and reading them back."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Stage entry points: what each thin Snakemake script calls, one module per rule family."""
