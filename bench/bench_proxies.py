@@ -50,14 +50,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def load_reference(root: Path) -> Callable[[str, nn.Module, torch.Tensor, torch.Tensor], float]:
     """A scorer that runs zero-cost-nas' measure ``name`` on ``net`` and sums it as find_measures does."""
     if not (root / "foresight" / "pruners" / "measures").is_dir():
-        raise SystemExit(f"--reference {root}: no foresight/pruners/measures inside (expected a zero-cost-nas checkout)")
+        raise SystemExit(
+            f"--reference {root}: no foresight/pruners/measures inside (expected a zero-cost-nas checkout)"
+        )
     sys.path.insert(0, str(root))
     from foresight.pruners import measures  # type: ignore[import-not-found]
     from foresight.pruners.predictive import copynet  # type: ignore[import-not-found]
 
     def score(name: str, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         net.get_prunable_copy = types.MethodType(copynet, net)
-        arr = measures.calc_measure(name, net, torch.device("cpu"), x, y, loss_fn=F.cross_entropy, split_data=1)
+        arr = measures.calc_measure(
+            name, net, torch.device("cpu"), x, y, loss_fn=F.cross_entropy, split_data=1
+        )
         if name == "jacob_cov":
             return float(arr)
         return float(sum(t.detach().sum() for t in arr))

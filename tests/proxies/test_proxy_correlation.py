@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
-from balenas.proxies.correlation import CORRELATION_COLUMNS, SCORE_COLUMNS, proxy_correlations, score_genotypes
+from balenas.proxies.correlation import (
+    CORRELATION_COLUMNS,
+    SCORE_COLUMNS,
+    proxy_correlations,
+    score_genotypes,
+)
 from balenas.spaces import get_space
 
 ARCHS = (
@@ -24,7 +29,9 @@ def table() -> pd.DataFrame:
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(6, 3, 8, 8, generator=gen), torch.randint(0, 4, (6,), generator=gen)
     genotypes = [get_space("nb201").parse(a) for a in ARCHS]
-    return score_genotypes(genotypes, x, y, ["synflow", "snip", "jacob_cov"], channels=4, cells_per_stage=1, num_classes=4)
+    return score_genotypes(
+        genotypes, x, y, ["synflow", "snip", "jacob_cov"], channels=4, cells_per_stage=1, num_classes=4
+    )
 
 
 def test_score_table_is_tidy(table: pd.DataFrame) -> None:
@@ -37,7 +44,9 @@ def test_score_table_is_tidy(table: pd.DataFrame) -> None:
 def test_scores_do_not_depend_on_list_position(table: pd.DataFrame) -> None:
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(6, 3, 8, 8, generator=gen), torch.randint(0, 4, (6,), generator=gen)
-    alone = score_genotypes([get_space("nb201").parse(ARCHS[1])], x, y, ["snip"], channels=4, cells_per_stage=1, num_classes=4)
+    alone = score_genotypes(
+        [get_space("nb201").parse(ARCHS[1])], x, y, ["snip"], channels=4, cells_per_stage=1, num_classes=4
+    )
     in_list = table[(table["arch_index"] == 1) & (table["proxy"] == "snip")]["score"].item()
     assert alone["score"].item() == in_list
 
@@ -50,7 +59,12 @@ def test_all_none_cell_has_no_jacobian_signal(table: pd.DataFrame) -> None:
 
 def test_unknown_proxy_fails_before_work() -> None:
     with pytest.raises(KeyError, match="valid proxys"):
-        score_genotypes([get_space("nb201").parse(ARCHS[0])], torch.zeros(2, 3, 8, 8), torch.zeros(2, dtype=torch.long), ["nope"])
+        score_genotypes(
+            [get_space("nb201").parse(ARCHS[0])],
+            torch.zeros(2, 3, 8, 8),
+            torch.zeros(2, dtype=torch.long),
+            ["nope"],
+        )
 
 
 def _table(scores: dict[str, list[float]]) -> pd.DataFrame:

@@ -103,7 +103,9 @@ def test_invariant_to_batch_order(name: str, arch: str, batch) -> None:
 def test_synflow_ignores_batch_content(batch) -> None:
     x, y = batch
     net = tiny_net(ARCHS[0])
-    assert compute_proxy("synflow", net, x, y) == compute_proxy("synflow", net, 5 * torch.rand_like(x), y.flip(0))
+    assert compute_proxy("synflow", net, x, y) == compute_proxy(
+        "synflow", net, 5 * torch.rand_like(x), y.flip(0)
+    )
 
 
 def test_frozen_parameters_score_like_trainable_ones(batch) -> None:

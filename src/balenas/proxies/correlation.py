@@ -28,7 +28,13 @@ log = logging.getLogger(__name__)
 
 SCORE_COLUMNS: tuple[str, ...] = ("arch_index", "arch", "proxy", "score", "seconds")
 CORRELATION_COLUMNS: tuple[str, ...] = (
-    "proxy", "n", "n_nan", "spearman", "spearman_p", "kendall", "kendall_p"
+    "proxy",
+    "n",
+    "n_nan",
+    "spearman",
+    "spearman_p",
+    "kendall",
+    "kendall_p",
 )
 
 
@@ -93,7 +99,13 @@ def score_genotypes(
             start = time.perf_counter()
             score = compute_proxy(name, net, x, y, loss_fn=loss_fn, seed=init_seed)
             rows.append(
-                {"arch_index": i, "arch": arch, "proxy": name, "score": score, "seconds": time.perf_counter() - start}
+                {
+                    "arch_index": i,
+                    "arch": arch,
+                    "proxy": name,
+                    "score": score,
+                    "seconds": time.perf_counter() - start,
+                }
             )
         log.info("scored %d/%d %s", i + 1, len(genotypes), arch)
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
@@ -120,7 +132,9 @@ def proxy_correlations(scores: pd.DataFrame, accuracy: Sequence[float] | np.ndar
     acc = np.asarray(accuracy, dtype=np.float64)
     n_arch = int(scores["arch_index"].max()) + 1 if len(scores) else 0
     if acc.ndim != 1 or acc.size != n_arch:
-        raise ValueError(f"accuracy must have one value per arch_index (0..{n_arch - 1}), got shape {acc.shape}")
+        raise ValueError(
+            f"accuracy must have one value per arch_index (0..{n_arch - 1}), got shape {acc.shape}"
+        )
     rows = []
     for proxy in sorted(scores["proxy"].unique()):
         r = ranking.tied_ranks(_scores_by_arch(scores, proxy, n_arch), proxy)

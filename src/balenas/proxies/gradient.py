@@ -30,11 +30,15 @@ from balenas.proxies._common import (
 )
 
 
-def _loss(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn: LossFn, temperature: float = 1.0):
+def _loss(
+    net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn: LossFn, temperature: float = 1.0
+) -> torch.Tensor:
     return loss_fn(net(inputs) / temperature, targets)
 
 
-def _prepared(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+def _prepared(
+    net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     check_batch(inputs, targets)
     work = scoring_copy(net)
     device = device_of(work)

@@ -55,7 +55,9 @@ def sign_of(proxy: str | int) -> int:
         try:
             return SIGNS[proxy]
         except KeyError:
-            raise KeyError(f"no sign convention for proxy {proxy!r}; known proxies: {', '.join(sorted(SIGNS))}") from None
+            raise KeyError(
+                f"no sign convention for proxy {proxy!r}; known proxies: {', '.join(sorted(SIGNS))}"
+            ) from None
     if proxy not in (1, -1):
         raise ValueError(f"a sign must be +1 or -1, got {proxy!r}")
     return int(proxy)

@@ -20,7 +20,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from balenas.proxies._common import LossFn, check_batch, device_of, grads_or_zeros, layer_weights, scoring_copy
+from balenas.proxies._common import (
+    LossFn,
+    check_batch,
+    device_of,
+    grads_or_zeros,
+    layer_weights,
+    scoring_copy,
+)
 
 
 def remove_batchnorm(net: nn.Module) -> nn.Module:
