@@ -1,0 +1,82 @@
+"""Hessian tracking during a search: what it measures, and that it disturbs nothing."""
+
+from __future__ import annotations
+
+import copy
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from balenas.analysis.hessian import validation_hessian_spectrum
+from balenas.analysis.tracking import HESSIAN_KEYS, hessian_batches, hessian_record
+from balenas.archdist import GaussianArch, SoftmaxArch
+from balenas.data import ImageSet
+from balenas.stages.search import _hessian_hook
+from balenas.supernets import nb201_supernet
+
+
+def tiny_data(n: int = 40, seed: int = 0) -> ImageSet:
+    gen = torch.Generator().manual_seed(seed)
+    return ImageSet(torch.randn(n, 3, 8, 8, generator=gen), torch.randint(0, 3, (n,), generator=gen), 3)
+
+
+def tiny_state(dist_cls: type, seed: int = 0) -> SimpleNamespace:
+    torch.manual_seed(seed)
+    net = nb201_supernet(channels=4, cells_per_stage=1, num_classes=3).train()
+    dist = SoftmaxArch((6, 5), init_std=0.5) if dist_cls is SoftmaxArch else GaussianArch((6, 5), 100, 1.0, 1.0, 0.5)
+    return SimpleNamespace(network=net, dist=dist)
+
+
+def test_search_stage_finds_the_tracking_hook():
+    """The stage imports the hook optionally; a broken import would switch tracking off silently."""
+    assert _hessian_hook() is hessian_record
+
+
+def test_batches_are_disjoint_fixed_and_independent_of_global_rng():
+    data = tiny_data(40)
+    torch.manual_seed(1)
+    first = hessian_batches(data, seed=3, batch_size=16, count=5)
+    torch.manual_seed(2)
+    again = hessian_batches(data, seed=3, batch_size=16, count=5)
+    assert len(first) == 2  # only two full batches of 16 in 40 examples
+    for (x1, y1), (x2, y2) in zip(first, again):
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    rows = torch.cat([x for x, _ in first]).reshape(32, -1)
+    assert len({tuple(r.tolist()) for r in rows}) == 32  # no example twice
+    other = hessian_batches(data, seed=4, batch_size=16, count=1)
+    assert not torch.equal(other[0][0], first[0][0])
+    (small,) = hessian_batches(tiny_data(10), seed=0, batch_size=16, count=3)
+    assert len(small[1]) == 10
+
+
+@pytest.mark.parametrize("dist_cls", [SoftmaxArch, GaussianArch])
+def test_record_is_the_spectrum_at_the_mean_and_touches_nothing(dist_cls):
+    state = tiny_state(dist_cls)
+    data = tiny_data(40)
+    cfg = SimpleNamespace(seed=0, batch_size=16, hessian_batches=2)
+    net_before = copy.deepcopy(state.network.state_dict())
+    dist_before = copy.deepcopy(state.dist.state_dict())
+    rng_before = torch.get_rng_state()
+    state.network.eval()  # the record measures in train mode and restores the caller's mode
+    record = hessian_record(cfg, state, data, None)
+    assert not state.network.training
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    for k, v in state.network.state_dict().items():
+        assert torch.equal(v, net_before[k]), k
+    for k, v in state.dist.state_dict().items():
+        assert torch.equal(v, dist_before[k]), k
+    assert all(p.grad is None for p in state.network.parameters())
+    assert set(HESSIAN_KEYS) == set(record)
+
+    state.network.train()
+    # at mean_alpha(): for BaLeNAS mu, while a sample (sigma = 1 here) would give another spectrum
+    expected = validation_hessian_spectrum(state.network, state.dist.to_weights, state.dist.mean_alpha(),
+                                           hessian_batches(data, 0, 16, 2), nn.CrossEntropyLoss())
+    assert record["hessian_max_eig"] == pytest.approx(expected.max_eigenvalue, rel=1e-5, abs=1e-7)
+    assert record["hessian_min_eig"] == pytest.approx(expected.min_eigenvalue, rel=1e-5, abs=1e-7)
+    assert record["hessian_max_abs_eig"] == max(abs(record["hessian_max_eig"]), abs(record["hessian_min_eig"]))
+    assert record["hessian_examples"] == 32
+    assert record["hessian_max_eig"] > 0  # cross-entropy of a random supernet is curved in alpha
+
