@@ -58,7 +58,7 @@ def test_all_none_cell_has_no_jacobian_signal(table: pd.DataFrame) -> None:
 
 
 def test_unknown_proxy_fails_before_work() -> None:
-    with pytest.raises(KeyError, match="valid proxys"):
+    with pytest.raises(KeyError, match="synflow"):
         score_genotypes(
             [get_space("nb201").parse(ARCHS[0])],
             torch.zeros(2, 3, 8, 8),
