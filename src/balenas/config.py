@@ -15,6 +15,7 @@ from balenas.data import DataConfig, check_data_config
 from balenas.methods import METHODS
 from balenas.registry import Registry
 from balenas.search import SearchConfig, WeightOptConfig
+from balenas.selection_config import check_proxy_correlation, check_selection
 from balenas.spaces import SPACES
 
 
@@ -88,3 +89,8 @@ def check_config(config: Mapping[str, Any]) -> None:
                       config["orders"][0], config["seeds"][0])
     except (TypeError, ValueError) as err:
         raise ConfigError(f"search: {err}") from err
+    try:
+        check_selection(config)
+        check_proxy_correlation(config)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err

@@ -99,3 +99,190 @@ FINAL_TARGETS = []
 
 def final_targets():
     return FINAL_TARGETS
+
+
+# --- selection (BaLeNAS-TF and the zero-cost baseline) and the proxy correlation study ----------------
+# Selection jobs live under results/select/{space}/{dataset}/{run_dir}/{selector}-{proxy}-k{k}/ where
+# run_dir is "{method}/order-{order}/seed-{seed}" (selector tf, one search run) or "zero_cost/seed-{seed}"
+# (selector uniform, no search).
+SELECT_DIR = "{space}/{dataset}/{run_dir}/{selector}-{proxy}-k{k}"
+SELECT_RUN_DIR = r"[A-Za-z0-9_]+/order-\d+/seed-\d+|zero_cost/seed-\d+"
+CODE["select"] = code_hash(
+    [
+        "select.py",
+        "stages/select.py",
+        "spaces",
+        "ops.py",
+        "supernets",
+        "archdist",
+        "methods.py",
+        "proxies",
+        "data.py",
+        "runtime.py",
+    ]
+)
+CODE["selection_report"] = code_hash(["report/selection.py", "report/io.py"])
+CODE["proxy_correlation"] = code_hash(
+    [
+        "stages/proxy_correlation.py",
+        "report/proxy_correlation.py",
+        "report/io.py",
+        "select.py",
+        "spaces",
+        "ops.py",
+        "supernets",
+        "proxies",
+        "benchmarks",
+        "data.py",
+        "runtime.py",
+    ]
+)
+
+
+def selection_block():
+    return config.get("selection") or {}
+
+
+def zero_cost_seeds():
+    seeds = selection_block().get("zero_cost_seeds")
+    return config["seeds"] if seeds is None else seeds
+
+
+def selection_outputs():
+    """Every configured selected.json: TF per search run, the zero-cost baseline per zero-cost seed."""
+    sel = selection_block()
+    selectors = sel.get("selectors", [])
+    ks, proxies = sel.get("ks", []), sel.get("proxies", [])
+    out = []
+    if "tf" in selectors:
+        out += expand(
+            f"{RESULTS}/select/{{space}}/{{dataset}}/{{method}}/order-{{order}}/seed-{{seed}}/tf-{{proxy}}-k{{k}}/selected.json",
+            space=config["spaces"],
+            dataset=config["datasets"],
+            method=config["methods"],
+            order=config["orders"],
+            seed=config["seeds"],
+            proxy=proxies,
+            k=ks,
+        )
+    if "uniform" in selectors:
+        out += expand(
+            f"{RESULTS}/select/{{space}}/{{dataset}}/zero_cost/seed-{{seed}}/uniform-{{proxy}}-k{{k}}/selected.json",
+            space=config["spaces"],
+            dataset=config["datasets"],
+            seed=zero_cost_seeds(),
+            proxy=proxies,
+            k=ks,
+        )
+    return out
+
+
+def selection_job(wildcards):
+    """The job's coordinates parsed from the path (tf needs a search run, uniform the zero_cost dir)."""
+    from balenas.stages.select import parse_run_dir
+
+    try:
+        return parse_run_dir(
+            wildcards.space,
+            wildcards.dataset,
+            wildcards.run_dir,
+            wildcards.selector,
+            wildcards.proxy,
+            int(wildcards.k),
+        )
+    except ValueError as err:
+        raise WorkflowError(str(err)) from None
+
+
+def sample_inputs(wildcards):
+    job = selection_job(wildcards)
+    if job["selector"] != "tf":
+        return []
+    return {
+        "arch": f"{RESULTS}/search/{wildcards.space}/{wildcards.dataset}/{wildcards.run_dir}/arch.pt"
+    }
+
+
+def select_inputs(wildcards):
+    """The search run's arch.pt and genotype.json for tf (recorded in selected.json); none for uniform."""
+    inputs = sample_inputs(wildcards)
+    if inputs:
+        inputs["genotype"] = inputs["arch"].replace("arch.pt", "genotype.json")
+    return inputs
+
+
+def selection_network():
+    from balenas.selection_config import selection_network as network
+
+    return network(config).to_dict()
+
+
+def selection_config_used(wildcards):
+    """What a selection job's result depends on, recorded in selected.json."""
+    return {
+        "network": selection_network(),
+        "data": data_params(wildcards),
+        "device": config["device"],
+        "threads": config["threads"],
+    }
+
+
+# Proxies of the configured selection jobs (a pattern that matches nothing when there are none).
+PROXY_WILDCARD = "|".join(selection_block().get("proxies") or []) or "(?!)"
+
+
+def selection_report_outputs():
+    if not selection_outputs():
+        return []
+    return expand(f"{RESULTS}/tables/selection.{{ext}}", ext=["csv", "md"])
+
+
+def correlation_block():
+    return config.get("proxy_correlation") or {}
+
+
+def correlation_benchmark():
+    """The compact NB201 table the correlation study reads (see benchmark_table); None when lookups are off."""
+    # benchmark_table() comes with the benchmark-lookup rules; without them the study is not scheduled.
+    tables = globals().get("benchmark_table", list)()
+    return tables[0] if tables else None
+
+
+def correlation_enabled():
+    """The study runs when proxy_correlation.n_archs > 0 and benchmark lookups are on."""
+    return (
+        bool(correlation_block().get("n_archs")) and correlation_benchmark() is not None
+    )
+
+
+def correlation_params():
+    from balenas.selection_config import correlation_config
+
+    return correlation_config(config).to_dict()
+
+
+def correlation_data_params():
+    return data_config(config, correlation_block()["dataset"]).__dict__
+
+
+def correlation_outputs():
+    """The study's output files (only meaningful when correlation_enabled())."""
+    dataset = correlation_block()["dataset"]
+    return {
+        "scores": f"{RESULTS}/proxy_correlation/{dataset}/scores.csv",
+        "metrics": f"{RESULTS}/proxy_correlation/{dataset}/metrics.json",
+        "table_csv": f"{RESULTS}/tables/proxy_correlation.csv",
+        "table_md": f"{RESULTS}/tables/proxy_correlation.md",
+        "figures": [
+            f"{RESULTS}/figures/proxy_correlation_{proxy}.{ext}"
+            for proxy in correlation_params()["proxies"]
+            for ext in ("png", "pdf")
+        ],
+    }
+
+
+def correlation_targets():
+    if not correlation_enabled():
+        return []
+    outputs = correlation_outputs()
+    return [outputs["table_csv"], outputs["table_md"], *outputs["figures"]]

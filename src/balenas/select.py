@@ -1,0 +1,209 @@
+"""BaLeNAS-TF and the zero-cost baseline: draw K genotypes, score them with a proxy, keep the best.
+
+Two selectors draw the K candidates (:data:`SELECTORS`):
+
+* ``tf`` (BaLeNAS-TF, paper Sec. 2.3): K draws from the *learned* architecture distribution of a search
+  run, through ``dist.sample_genotype_indices(gen)``. For BaLeNAS that samples ``alpha ~ q(alpha | mu,
+  sigma^2)`` and takes the argmax per edge; for DARTS (a point estimate) it draws one op per edge from the
+  categorical ``softmax(alpha)``.
+* ``uniform`` (the Zero-cost NAS baseline of Abdelfattah et al. 2021): K draws uniformly from the whole
+  space (``space.sample(gen)``); no search run is needed.
+
+Every candidate is scored at initialisation as the discrete network of its genotype on one batch of the
+search data; the best by :mod:`balenas.proxies.ranking` wins. Draws repeat (a confident distribution gives
+few distinct genotypes), so each *distinct* genotype is scored once.
+
+Randomness comes from :func:`balenas.runtime.derived_generator` with the run seed and a stream id per use
+(:data:`STREAM_SAMPLE`, :data:`STREAM_BATCH`, :data:`STREAM_INIT`). The candidate stream does not depend on
+K or on the proxy, so the K=10 candidates are the first 10 of the K=100 candidates and every proxy ranks the
+same candidates; the batch and the initialisation depend on the seed only, so the same genotype and seed
+always get the same score, whatever list it appears in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from balenas.archdist import ArchDistribution
+from balenas.data import ImageSet
+from balenas.proxies import PROXIES, ranking
+from balenas.proxies.correlation import score_genotypes
+from balenas.registry import Registry
+from balenas.runtime import derived_generator
+from balenas.spaces.base import Genotype, SearchSpace
+
+#: Stream ids of :func:`balenas.runtime.derived_generator` (distinct from the search's streams).
+STREAM_SAMPLE = 301
+STREAM_BATCH = 302
+STREAM_INIT = 303
+
+Sampler = Callable[[SearchSpace, "ArchDistribution | None", torch.Generator], Genotype]
+
+
+def _sample_learned(space: SearchSpace, dist: ArchDistribution | None, gen: torch.Generator) -> Genotype:
+    if dist is None:
+        raise ValueError("selector 'tf' samples from a learned distribution; none was given")
+    if tuple(dist.shape) != space.shape:
+        raise ValueError(f"distribution of shape {tuple(dist.shape)} does not fit space {space.name} {space.shape}")
+    return space.from_indices(dist.sample_genotype_indices(gen).tolist())
+
+
+def _sample_uniform(space: SearchSpace, dist: ArchDistribution | None, gen: torch.Generator) -> Genotype:
+    return space.sample(gen)
+
+
+#: How each selector draws one candidate.
+SELECTORS: Registry[Sampler] = Registry("selector")
+SELECTORS.add("tf", _sample_learned)
+SELECTORS.add("uniform", _sample_uniform)
+
+
+def sample_genotypes(
+    selector: str,
+    space: SearchSpace,
+    k: int,
+    seed: int,
+    dist: ArchDistribution | None = None,
+) -> list[Genotype]:
+    """K candidates drawn by ``selector`` from the stream ``(seed, STREAM_SAMPLE)``, in draw order."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    draw = SELECTORS.get(selector)
+    gen = derived_generator(seed, STREAM_SAMPLE)
+    return [draw(space, dist, gen) for _ in range(k)]
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """The distinct genotypes of a list of samples, in order of first appearance."""
+
+    genotypes: tuple[Genotype, ...]
+    counts: tuple[int, ...]  # how often each was drawn
+    first: tuple[int, ...]  # index of its first draw
+
+    def __len__(self) -> int:
+        return len(self.genotypes)
+
+
+def distinct(samples: Sequence[Genotype]) -> Distinct:
+    """Distinct genotypes of ``samples`` (first-appearance order), with counts and first indices."""
+    position: dict[Genotype, int] = {}
+    genotypes: list[Genotype] = []
+    counts: list[int] = []
+    first: list[int] = []
+    for i, g in enumerate(samples):
+        if g in position:
+            counts[position[g]] += 1
+        else:
+            position[g] = len(genotypes)
+            genotypes.append(g)
+            counts.append(1)
+            first.append(i)
+    return Distinct(tuple(genotypes), tuple(counts), tuple(first))
+
+
+def derived_seed(*keys: int) -> int:
+    """A non-negative 62-bit integer seed derived from ``keys`` (for ``torch.manual_seed``)."""
+    return int(torch.randint(0, 2**62, (1,), generator=derived_generator(*keys)))
+
+
+def init_seed(seed: int) -> int:
+    """Initialisation seed of every scored network of a run seed (same genotype + seed -> same net)."""
+    return derived_seed(seed, STREAM_INIT)
+
+
+def scoring_batch(data: ImageSet, batch_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch_size`` examples drawn without replacement from ``data`` by the stream ``(seed, STREAM_BATCH)``.
+
+    No augmentation: the batch is the normalised data as loaded.
+    """
+    if not 1 <= batch_size <= len(data):
+        raise ValueError(f"batch_size must be between 1 and the {len(data)} examples of the data, got {batch_size}")
+    index = torch.randperm(len(data), generator=derived_generator(seed, STREAM_BATCH))[:batch_size]
+    return data.x[index].contiguous(), data.y[index].contiguous()
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The scored network: discrete network of the genotype at initialisation, and its batch."""
+
+    channels: int
+    cells_per_stage: int
+    batch_size: int
+
+    def __post_init__(self) -> None:
+        for key in ("channels", "cells_per_stage", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+SCORE_COLUMNS: tuple[str, ...] = ("candidate", "genotype", "count", "first_sample", "proxy", "score", "rank", "seconds")
+
+
+def score_candidates(
+    candidates: Distinct,
+    proxy: str,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    net: NetworkConfig,
+    num_classes: int,
+    seed: int,
+    device: torch.device | str = "cpu",
+    space: SearchSpace | None = None,
+) -> pd.DataFrame:
+    """One row per distinct candidate: its raw ``score`` and its ``rank`` (0 = best) under ``proxy``.
+
+    Columns :data:`SCORE_COLUMNS`; ``candidate`` is the position in ``candidates`` (first-draw order).
+    """
+    PROXIES.get(proxy)
+    if not len(candidates):
+        raise ValueError("no candidates to score")
+    raw = score_genotypes(
+        list(candidates.genotypes),
+        inputs,
+        targets,
+        [proxy],
+        channels=net.channels,
+        cells_per_stage=net.cells_per_stage,
+        num_classes=num_classes,
+        init_seed=init_seed(seed),
+        device=device,
+    )
+    raw = raw.sort_values("arch_index").reset_index(drop=True)
+    scores = raw["score"].to_numpy(dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "candidate": raw["arch_index"].to_numpy(),
+            "genotype": raw["arch"].to_numpy(),
+            "count": list(candidates.counts),
+            "first_sample": list(candidates.first),
+            "proxy": proxy,
+            "score": scores,
+            "rank": ranking.ranks(scores, proxy),
+            "seconds": raw["seconds"].to_numpy(),
+        },
+        columns=list(SCORE_COLUMNS),
+    )
+
+
+def best_candidate(scores: pd.DataFrame) -> pd.Series:
+    """The row of ``scores`` (from :func:`score_candidates`) that the proxy ranks best.
+
+    Recomputed from the raw scores with :func:`ranking.best_index` on rows in candidate order, so ties go
+    to the candidate drawn first and a NaN score never wins over a number.
+    """
+    if scores.empty:
+        raise ValueError("no scores to select from")
+    proxies = scores["proxy"].unique()
+    if len(proxies) != 1:
+        raise ValueError(f"scores of one proxy expected, got {sorted(proxies)}")
+    rows = scores.sort_values("candidate").reset_index(drop=True)
+    return rows.iloc[ranking.best_index(rows["score"].to_numpy(dtype=np.float64), str(proxies[0]))]

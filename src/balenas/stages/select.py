@@ -1,0 +1,193 @@
+"""The selection stages: sample K candidates -> score them with a proxy -> keep the best.
+
+Three rules, three files per job directory
+``results/select/{space}/{dataset}/{run_dir}/{selector}-{proxy}-k{k}/``:
+
+* :func:`sample_stage` writes ``samples.jsonl`` (one candidate per line, in draw order);
+* :func:`score_stage` writes ``scores.csv`` (one row per *distinct* candidate, scored once);
+* :func:`select_stage` writes ``selected.json`` (the best candidate by rank, plus provenance).
+
+``run_dir`` is ``{method}/order-{order}/seed-{seed}`` for ``tf`` (K draws from that search run's learned
+distribution) and ``zero_cost/seed-{seed}`` for ``uniform`` (the Zero-cost NAS baseline, no search).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from balenas.data import DataConfig, load_dataset
+from balenas.runtime import atomic_path, environment_info, resolve_device, set_threads, sha256_file, write_json
+from balenas.select import (
+    SCORE_COLUMNS,
+    STREAM_BATCH,
+    STREAM_INIT,
+    STREAM_SAMPLE,
+    NetworkConfig,
+    best_candidate,
+    distinct,
+    init_seed,
+    sample_genotypes,
+    score_candidates,
+    scoring_batch,
+)
+from balenas.spaces import get_space
+from balenas.spaces.base import Genotype
+
+log = logging.getLogger(__name__)
+
+#: ``method`` of the zero-cost baseline (no search run; uniform candidates).
+ZERO_COST = "zero_cost"
+#: Which run directory each selector samples from.
+SELECTOR_SOURCE = {"tf": "a search run ({method}/order-{order}/seed-{seed})", "uniform": "zero_cost/seed-{seed}"}
+
+_SEARCH_RUN = re.compile(r"^(?P<method>[A-Za-z0-9_]+)/order-(?P<order>\d+)/seed-(?P<seed>\d+)$")
+_ZERO_COST_RUN = re.compile(rf"^{ZERO_COST}/seed-(?P<seed>\d+)$")
+
+
+def parse_run_dir(space: str, dataset: str, run_dir: str, selector: str, proxy: str, k: int) -> dict[str, Any]:
+    """The coordinates of one selection job; ``tf`` must name a search run, ``uniform`` ``zero_cost/seed-N``."""
+    zc = _ZERO_COST_RUN.match(run_dir)
+    sr = None if zc else _SEARCH_RUN.match(run_dir)
+    if selector == "uniform" and zc:
+        method, order, seed = ZERO_COST, None, int(zc["seed"])
+    elif selector == "tf" and sr:
+        method, order, seed = sr["method"], int(sr["order"]), int(sr["seed"])
+    else:
+        want = SELECTOR_SOURCE.get(selector, "a known selector (tf or uniform)")
+        raise ValueError(f"selection {run_dir}/{selector}-{proxy}-k{k}: selector {selector!r} needs {want}")
+    return {
+        "space": space,
+        "dataset": dataset,
+        "method": method,
+        "order": order,
+        "seed": seed,
+        "selector": selector,
+        "proxy": proxy,
+        "k": int(k),
+    }
+
+
+def _genotype_record(space_name: str, index: int, genotype: Genotype) -> dict[str, Any]:
+    return {"sample": index, "genotype": get_space(space_name).to_string(genotype), "ops": list(genotype.ops)}
+
+
+def read_samples(path: str | Path, space_name: str) -> list[Genotype]:
+    """Genotypes of a ``samples.jsonl`` in draw order (checks the ``sample`` numbering)."""
+    space = get_space(space_name)
+    genotypes = []
+    for line_no, line in enumerate(Path(path).read_text().splitlines()):
+        record = json.loads(line)
+        if record["sample"] != line_no:
+            raise ValueError(f"{path}: line {line_no + 1} holds sample {record['sample']}")
+        genotypes.append(space.parse(record["genotype"]))
+    return genotypes
+
+
+def sample_stage(job: Mapping[str, Any], output: str | Path, arch: str | Path | None = None) -> list[Genotype]:
+    """Draw the K candidates of ``job`` (from ``arch``, the search run's arch.pt, for ``tf``)."""
+    from balenas.stages.search import load_arch
+
+    space = get_space(job["space"])
+    dist = None
+    if job["selector"] == "tf":
+        if arch is None:
+            raise ValueError("selector 'tf' needs the search run's arch.pt")
+        dist, blob = load_arch(arch)
+        if blob["method"] != job["method"]:
+            raise ValueError(f"{arch} holds a {blob['method']} distribution, the job says {job['method']}")
+    samples = sample_genotypes(job["selector"], space, job["k"], job["seed"], dist)
+    with atomic_path(output) as tmp:
+        tmp.write_text(
+            "".join(json.dumps(_genotype_record(job["space"], i, g)) + "\n" for i, g in enumerate(samples))
+        )
+    log.info("%s %s: %d samples, %d distinct", job["selector"], job["method"], len(samples), len(distinct(samples)))
+    return samples
+
+
+def score_stage(
+    job: Mapping[str, Any],
+    samples: str | Path,
+    data_cfg: Mapping[str, Any],
+    network: Mapping[str, Any],
+    output: str | Path,
+    threads: int = 1,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """Score every distinct candidate of ``samples`` once with ``job['proxy']``; write ``scores.csv``."""
+    set_threads(threads)
+    dev = resolve_device(device)
+    net = NetworkConfig(**network)
+    candidates = distinct(read_samples(samples, job["space"]))
+    data = load_dataset(DataConfig(**data_cfg), seed=job["seed"])
+    x, y = scoring_batch(data, net.batch_size, job["seed"])
+    scores = score_candidates(candidates, job["proxy"], x, y, net, data.num_classes, job["seed"], dev)
+    scores["device"] = str(dev)
+    with atomic_path(output) as tmp:
+        scores.to_csv(tmp, index=False, float_format="%.17g")
+    log.info("scored %d distinct candidates with %s on %s (batch %s)", len(candidates), job["proxy"], dev, tuple(x.shape))
+    return scores
+
+
+def read_scores(path: str | Path) -> pd.DataFrame:
+    scores = pd.read_csv(path)
+    missing = sorted(set(SCORE_COLUMNS) - set(scores.columns))
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    return scores
+
+
+def select_stage(
+    job: Mapping[str, Any],
+    samples: str | Path,
+    scores: str | Path,
+    config_used: Mapping[str, Any],
+    output: str | Path,
+    arch: str | Path | None = None,
+    search_genotype: str | Path | None = None,
+) -> dict[str, Any]:
+    """Keep the best candidate by rank (ties: drawn first) and write ``selected.json``.
+
+    ``config_used`` is recorded as is (the scored network, data and device of the job); for ``tf``,
+    ``arch`` (its sha256 is recorded) and ``search_genotype`` (the search's argmax-of-the-mean genotype, for
+    comparison) are the search run's files.
+    """
+    drawn = read_samples(samples, job["space"])
+    table = read_scores(scores)
+    cands = distinct(drawn)
+    if len(table) != len(cands):
+        raise ValueError(f"{scores}: {len(table)} rows for {len(cands)} distinct samples in {samples}")
+    best = best_candidate(table)
+    record: dict[str, Any] = {
+        "stage": "select",
+        **{key: job[key] for key in ("space", "dataset", "method", "order", "seed", "selector", "proxy", "k")},
+        "genotype": str(best["genotype"]),
+        "score": float(best["score"]),
+        "n_distinct": len(cands),
+        "n_samples": len(drawn),
+        "selected_count": int(best["count"]),
+        "selected_first_sample": int(best["first_sample"]),
+        "streams": {
+            "sample": [job["seed"], STREAM_SAMPLE],
+            "batch": [job["seed"], STREAM_BATCH],
+            "init": [job["seed"], STREAM_INIT],
+            "init_seed": init_seed(job["seed"]),
+        },
+        "config": dict(config_used),
+        "scoring_device": str(table["device"].iloc[0]) if "device" in table.columns else None,
+        "environment": environment_info(torch.device("cpu")),
+    }
+    if arch is not None:
+        record["search_arch"] = {"path": str(arch), "sha256": sha256_file(arch)}
+    if search_genotype is not None:
+        record["argmax_genotype"] = json.loads(Path(search_genotype).read_text())["genotype"]
+    write_json(output, record)
+    log.info("selected %s (score %.6g, %d distinct of %d)", record["genotype"], record["score"], len(cands), len(drawn))
+    return record

@@ -1,0 +1,50 @@
+"""The correlation table: signs, the published comparison and the tolerance flag."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from balenas.report.proxy_correlation import PUBLISHED_METRIC, PUBLISHED_SPEARMAN, correlation_table
+
+
+def _scores(values: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [
+        {"arch_index": i, "arch": f"a{i}", "proxy": p, "score": v, "seconds": 0.0}
+        for p, vals in values.items()
+        for i, v in enumerate(vals)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_monotone_scores_give_perfect_correlations_and_tolerance_flags():
+    acc = np.array([60.0, 70.0, 80.0, 90.0, 93.0])
+    scores = _scores({
+        "synflow": [1e30, 1e40, 1e50, 1e55, np.inf],  # huge and infinite scores rank fine
+        "snip": [5.0, 4.0, 3.0, 2.0, 1.0],  # perfectly anti-correlated
+        "fisher": [1.0, 2.0, 3.0, 4.0, 5.0],  # nothing published
+    })
+    table = correlation_table(scores, {PUBLISHED_METRIC: acc, "cifar10-valid/x-valid/200": acc[::-1]}, "c10")
+    main = table[table["metric"] == PUBLISHED_METRIC].set_index("proxy")
+    assert main.loc["synflow", "spearman"] == pytest.approx(1.0)
+    assert main.loc["synflow", "kendall"] == pytest.approx(1.0)
+    assert main.loc["snip", "spearman"] == pytest.approx(-1.0)
+    assert main.loc["synflow", "published_spearman"] == PUBLISHED_SPEARMAN["synflow"]
+    assert main.loc["snip", "abs_diff"] == pytest.approx(1.0 - PUBLISHED_SPEARMAN["snip"])
+    flag = main.loc["snip", "within_tolerance"]
+    assert flag is not None and not flag
+    assert pd.isna(main.loc["fisher", "published_spearman"]) and main.loc["fisher", "within_tolerance"] is None
+    other = table[table["metric"] != PUBLISHED_METRIC].set_index("proxy")
+    assert other.loc["synflow", "spearman"] == pytest.approx(-1.0)
+    assert other["published_spearman"].isna().all()
+
+
+def test_within_tolerance_when_close_to_published():
+    rng = np.random.default_rng(0)
+    acc = rng.normal(size=400)
+    noisy = acc + rng.normal(scale=1.0, size=400)  # rho ~ 0.69
+    table = correlation_table(_scores({"synflow": list(noisy)}), {PUBLISHED_METRIC: acc}, "c10")
+    row = table.iloc[0]
+    assert row["abs_diff"] == pytest.approx(abs(abs(row["spearman"]) - 0.74))
+    assert row["within_tolerance"] == (row["abs_diff"] <= 0.05)

@@ -1,0 +1,105 @@
+"""The three selection stages end to end on tiny networks: samples.jsonl -> scores.csv -> selected.json."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from balenas.archdist import GaussianArch
+from balenas.runtime import sha256_file, torch_save, write_json
+from balenas.select import distinct
+from balenas.spaces import get_space
+from balenas.stages.select import (
+    ZERO_COST,
+    parse_run_dir,
+    read_samples,
+    sample_stage,
+    score_stage,
+    select_stage,
+)
+
+SPACE = get_space("nb201")
+DATA = {"name": "digits", "source": "digits", "input_size": 8, "max_examples": 64, "augment": False}
+NETWORK = {"channels": 2, "cells_per_stage": 1, "batch_size": 16}
+REQUIRED = {"space", "dataset", "method", "order", "seed", "selector", "proxy", "k", "genotype", "score",
+            "n_distinct", "environment", "config"}
+
+
+def test_parse_run_dir_pairs_selectors_with_their_sources():
+    job = parse_run_dir("nb201", "digits", "balenas/order-2/seed-3", "tf", "snip", 10)
+    assert (job["method"], job["order"], job["seed"], job["k"]) == ("balenas", 2, 3, 10)
+    zc = parse_run_dir("nb201", "digits", "zero_cost/seed-1", "uniform", "synflow", 5)
+    assert (zc["method"], zc["order"], zc["seed"]) == (ZERO_COST, None, 1)
+    with pytest.raises(ValueError, match="needs a search run"):
+        parse_run_dir("nb201", "digits", "zero_cost/seed-1", "tf", "synflow", 5)
+    with pytest.raises(ValueError, match="needs zero_cost"):
+        parse_run_dir("nb201", "digits", "darts/order-1/seed-0", "uniform", "synflow", 5)
+
+
+def _run(tmp_path, job, arch=None, genotype=None):
+    out = tmp_path / "sel"
+    sample_stage(job, out / "samples.jsonl", arch=arch)
+    scores = score_stage(job, out / "samples.jsonl", DATA, NETWORK, out / "scores.csv")
+    config_used = {"network": NETWORK, "data": DATA, "device": "cpu"}
+    record = select_stage(job, out / "samples.jsonl", out / "scores.csv", config_used, out / "selected.json",
+                          arch=arch, search_genotype=genotype)
+    return out, scores, record
+
+
+def test_zero_cost_selection_round_trip(tmp_path):
+    job = parse_run_dir("nb201", "digits", "zero_cost/seed-0", "uniform", "synflow", 12)
+    out, scores, record = _run(tmp_path, job)
+    samples = read_samples(out / "samples.jsonl", "nb201")
+    assert len(samples) == 12
+    on_disk = json.loads((out / "selected.json").read_text())
+    assert REQUIRED <= set(on_disk)
+    assert on_disk["method"] == "zero_cost" and on_disk["order"] is None and on_disk["selector"] == "uniform"
+    assert on_disk["n_distinct"] == len(distinct(samples)) == len(pd.read_csv(out / "scores.csv"))
+    best = scores.loc[scores["score"].idxmax()]
+    assert on_disk["genotype"] == best["genotype"] and on_disk["score"] == pytest.approx(best["score"], rel=1e-15)
+    assert SPACE.to_string(SPACE.parse(on_disk["genotype"])) == on_disk["genotype"]
+    # same seed -> the same samples, scores and choice
+    again = _run(tmp_path / "again", job)[2]
+    assert (again["genotype"], again["score"]) == (record["genotype"], record["score"])
+    assert (out / "samples.jsonl").read_text() == (tmp_path / "again/sel/samples.jsonl").read_text()
+
+
+def test_tf_selection_samples_the_saved_distribution(tmp_path):
+    dist = GaussianArch(SPACE.shape, dataset_size=100, prior_precision=1.0, init_precision=1.0)
+    with torch.no_grad():
+        dist.mu.copy_(torch.randn(SPACE.shape, generator=torch.Generator().manual_seed(0)))
+        dist.s.fill_(1e5)  # nearly deterministic: every sample is the argmax of mu
+    run = tmp_path / "search"
+    torch_save(
+        {"space": "nb201", "method": "balenas", "order": 1, "shape": list(SPACE.shape),
+         "method_settings": {"lr": 0.1, "betas": [0.5, 0.999], "prior_precision": 1.0, "init_precision": 1.0,
+                             "init_std": 1e-3, "mc_samples": 1, "form": "sqrt", "dataset_size": None},
+         "dataset_size": 100, "state_dict": dist.state_dict()},
+        run / "arch.pt",
+    )
+    argmax = SPACE.to_string(SPACE.derive(dist.mean_alpha()))
+    write_json(run / "genotype.json", {"genotype": argmax})
+    job = parse_run_dir("nb201", "digits", "balenas/order-1/seed-0", "tf", "snip", 8)
+    out, _, record = _run(tmp_path, job, arch=run / "arch.pt", genotype=run / "genotype.json")
+    assert record["n_distinct"] == 1 and record["selected_count"] == 8
+    assert record["genotype"] == record["argmax_genotype"] == argmax
+    assert record["search_arch"]["sha256"] == sha256_file(run / "arch.pt")
+    wrong = parse_run_dir("nb201", "digits", "darts/order-1/seed-0", "tf", "snip", 8)
+    with pytest.raises(ValueError, match="balenas distribution"):
+        sample_stage(wrong, tmp_path / "x.jsonl", arch=run / "arch.pt")
+
+
+def test_mismatched_files_are_refused(tmp_path):
+    job = parse_run_dir("nb201", "digits", "zero_cost/seed-0", "uniform", "synflow", 6)
+    out, scores, _ = _run(tmp_path, job)
+    scores.iloc[:-1].to_csv(out / "short.csv", index=False)
+    with pytest.raises(ValueError, match="distinct samples"):
+        select_stage(job, out / "samples.jsonl", out / "short.csv", {}, out / "bad.json")
+    lines = (out / "samples.jsonl").read_text().splitlines()
+    (out / "swapped.jsonl").write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n")
+    with pytest.raises(ValueError, match="holds sample"):
+        read_samples(out / "swapped.jsonl", "nb201")
+    assert not (out / "bad.json").exists()

@@ -1,0 +1,125 @@
+# Selection: BaLeNAS-TF (K draws from a search run's learned distribution) and the Zero-cost NAS
+# baseline (K uniform draws), scored with a training-free proxy; and the proxy correlation study.
+# One job per (search run or zero-cost seed, selector, K, proxy); see balenas.stages.select.
+
+
+FINAL_TARGETS.extend(selection_report_outputs())
+FINAL_TARGETS.extend(correlation_targets())
+
+
+rule sample_architectures:
+    input:
+        unpack(sample_inputs),
+    output:
+        samples=f"{RESULTS}/select/{SELECT_DIR}/samples.jsonl",
+    log:
+        f"logs/sample_architectures/{SELECT_DIR}.log",
+    benchmark:
+        f"benchmarks/sample_architectures/{SELECT_DIR}.tsv"
+    wildcard_constraints:
+        run_dir=SELECT_RUN_DIR,
+        selector="tf|uniform",
+        proxy=PROXY_WILDCARD,
+        k=r"\d+",
+    conda:
+        "../../envs/balenas.yaml"
+    threads: 1
+    params:
+        job=selection_job,
+        code=CODE["select"],
+    script:
+        "../../scripts/select_sample.py"
+
+
+rule score_proxies:
+    input:
+        samples=f"{RESULTS}/select/{SELECT_DIR}/samples.jsonl",
+    output:
+        scores=f"{RESULTS}/select/{SELECT_DIR}/scores.csv",
+    log:
+        f"logs/score_proxies/{SELECT_DIR}.log",
+    benchmark:
+        f"benchmarks/score_proxies/{SELECT_DIR}.tsv"
+    wildcard_constraints:
+        run_dir=SELECT_RUN_DIR,
+        selector="tf|uniform",
+        proxy=PROXY_WILDCARD,
+        k=r"\d+",
+    conda:
+        "../../envs/balenas.yaml"
+    threads: config["threads"]
+    params:
+        job=selection_job,
+        data=data_params,
+        network=selection_network(),
+        device=config["device"],
+        code=CODE["select"],
+    script:
+        "../../scripts/select_score.py"
+
+
+rule select_architecture:
+    input:
+        unpack(select_inputs),
+        samples=f"{RESULTS}/select/{SELECT_DIR}/samples.jsonl",
+        scores=f"{RESULTS}/select/{SELECT_DIR}/scores.csv",
+    output:
+        selected=f"{RESULTS}/select/{SELECT_DIR}/selected.json",
+    log:
+        f"logs/select_architecture/{SELECT_DIR}.log",
+    benchmark:
+        f"benchmarks/select_architecture/{SELECT_DIR}.tsv"
+    wildcard_constraints:
+        run_dir=SELECT_RUN_DIR,
+        selector="tf|uniform",
+        proxy=PROXY_WILDCARD,
+        k=r"\d+",
+    conda:
+        "../../envs/balenas.yaml"
+    threads: 1
+    params:
+        job=selection_job,
+        config_used=selection_config_used,
+        code=CODE["select"],
+    script:
+        "../../scripts/select_architecture.py"
+
+
+rule selection_report:
+    input:
+        selection_outputs(),
+    output:
+        csv=f"{RESULTS}/tables/selection.csv",
+        md=f"{RESULTS}/tables/selection.md",
+    log:
+        "logs/selection_report/selection_report.log",
+    conda:
+        "../../envs/balenas.yaml"
+    params:
+        code=CODE["selection_report"],
+    script:
+        "../../scripts/select_report.py"
+
+
+if correlation_enabled():
+
+    rule proxy_correlation:
+        input:
+            benchmark=correlation_benchmark(),
+        output:
+            **correlation_outputs(),
+        log:
+            "logs/proxy_correlation/proxy_correlation.log",
+        benchmark:
+            "benchmarks/proxy_correlation/proxy_correlation.tsv"
+        conda:
+            "../../envs/balenas.yaml"
+        threads: config["threads"]
+        params:
+            study=correlation_params(),
+            data=correlation_data_params(),
+            device=config["device"],
+            checkpoint=f"{config['paths']['checkpoints']}/proxy_correlation/scores.json",
+            code=CODE["proxy_correlation"],
+        script:
+            "../../scripts/proxy_correlation.py"
