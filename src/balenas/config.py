@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from balenas.archopt.gradients import GRADIENTS
+from balenas.benchmarks.settings import BenchmarkConfigError, check_table1_choice, resolve_benchmarks
 from balenas.data import DataConfig, check_data_config
 from balenas.methods import METHODS
+from balenas.proxies import PROXIES
 from balenas.registry import Registry
 from balenas.search import SearchConfig, WeightOptConfig
 from balenas.selection_config import check_proxy_correlation, check_selection
@@ -89,6 +91,11 @@ def check_config(config: Mapping[str, Any]) -> None:
                       config["orders"][0], config["seeds"][0])
     except (TypeError, ValueError) as err:
         raise ConfigError(f"search: {err}") from err
+    try:
+        resolve_benchmarks(config.get("benchmarks"))  # a corrupt or wrong-format file fails here
+        check_table1_choice(config, PROXIES)
+    except BenchmarkConfigError as err:
+        raise ConfigError(str(err)) from err
     try:
         check_selection(config)
         check_proxy_correlation(config)

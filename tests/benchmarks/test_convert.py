@@ -72,6 +72,17 @@ def test_converting_unavailable_indices_is_an_error(nats_fixture_dir: Path) -> N
         convert_benchmark(nats_fixture_dir, indices=[15_625])
 
 
+def test_allow_partial_converts_what_the_source_holds(
+    nats_fixture_dir: Path, nb201: NB201Table, groundtruth_csv: Path
+) -> None:
+    result = convert_benchmark(nats_fixture_dir, allow_partial=True)
+    assert result.indices == FIXTURE_INDICES and not result.table.is_complete
+    assert result.provenance()["complete"] is False
+    assert_matches_groundtruth(result.table, nb201, groundtruth_csv)
+    with pytest.raises(ArchNotAvailableError):  # an explicit subset is still checked
+        convert_benchmark(nats_fixture_dir, indices=[0, 1], allow_partial=True)
+
+
 def test_directory_checksum_tracks_names_and_contents(nats_fixture_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / nats_fixture_dir.name
     shutil.copytree(nats_fixture_dir, copy)

@@ -32,10 +32,8 @@ import bz2
 import hashlib
 import json
 import logging
-import os
 import pickle
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +57,7 @@ from balenas.benchmarks.nb201 import (
     to_compact_csv_text,
 )
 from balenas.registry import Registry
+from balenas.runtime import atomic_path, sha256_file
 from balenas.spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -286,14 +285,6 @@ def validate_benchmark_path(path: str | Path) -> BenchmarkSource:
 
 
 # --- checksums -----------------------------------------------------------------------------------
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def sha256_tree(root: Path) -> str:
     """Checksum of a directory: sha256 over ``relative/posix/path NUL sha256(content) LF`` for every
     regular file below ``root``, in sorted path order. Renaming, adding, removing or editing a file
@@ -381,7 +372,20 @@ def _row(api: BenchmarkAPI, index: int) -> dict[str, Any]:
     return row
 
 
-def _requested(indices: Iterable[int] | None, available: frozenset[int], path: Path) -> tuple[int, ...]:
+def _requested(
+    indices: Iterable[int] | None, available: frozenset[int], path: Path, allow_partial: bool = False
+) -> tuple[int, ...]:
+    if indices is None and allow_partial:
+        wanted = tuple(sorted(available))
+        if len(wanted) < NB201_SIZE:
+            log.warning(
+                "%s holds %d of %d architectures: converting those only (allow_partial); every other "
+                "architecture will be an explicit 'arch not in table' in lookups",
+                path,
+                len(wanted),
+                NB201_SIZE,
+            )
+        return wanted
     wanted = tuple(range(NB201_SIZE)) if indices is None else tuple(sorted({int(i) for i in indices}))
     bad = [i for i in wanted if not 0 <= i < NB201_SIZE]
     if bad:
@@ -390,24 +394,26 @@ def _requested(indices: Iterable[int] | None, available: frozenset[int], path: P
     if absent:
         raise ArchNotAvailableError(
             f"{path} has no results for {len(absent)} requested index(es) (first: {absent[:10]}); it holds "
-            f"{len(available)} architecture(s): pass indices= to convert a subset"
+            f"{len(available)} architecture(s): pass indices= (or allow_partial=True) to convert a subset"
         )
     return wanted
 
 
-def _convert_csv(source: BenchmarkSource, indices: Iterable[int] | None) -> ConversionResult:
+def _convert_csv(
+    source: BenchmarkSource, indices: Iterable[int] | None, allow_partial: bool = False
+) -> ConversionResult:
     table = load_nb201_table(source.path)
-    wanted = _requested(indices, frozenset(table.frame.index.tolist()), source.path)
+    wanted = _requested(indices, frozenset(table.frame.index.tolist()), source.path, allow_partial)
     if indices is not None:
         table = NB201Table.from_frame(table.frame.loc[list(wanted)], source=str(source.path))
     return ConversionResult(table, source, sha256_file(source.path), "balenas compact CSV", wanted)
 
 
 def _convert_with_api(
-    source: BenchmarkSource, reader: ApiReader, indices: Iterable[int] | None
+    source: BenchmarkSource, reader: ApiReader, indices: Iterable[int] | None, allow_partial: bool = False
 ) -> ConversionResult:
     api = reader.open_api(source.path)
-    wanted = _requested(indices, reader.available(api, source.path), source.path)
+    wanted = _requested(indices, reader.available(api, source.path), source.path, allow_partial)
     rows = []
     for n, index in enumerate(wanted, start=1):
         rows.append(_row(api, index))
@@ -429,17 +435,20 @@ def _convert_with_api(
     )
 
 
-def convert_benchmark(path: str | Path, *, indices: Iterable[int] | None = None) -> ConversionResult:
+def convert_benchmark(
+    path: str | Path, *, indices: Iterable[int] | None = None, allow_partial: bool = False
+) -> ConversionResult:
     """Convert an official source (or a compact CSV) into a validated compact table.
 
     ``indices=None`` converts all 15,625 architectures and raises :class:`ArchNotAvailableError` if the
-    source lacks any; pass a subset otherwise (e.g. ``[0, 11, 284]`` for the shared NATS fixture).
+    source lacks any, unless ``allow_partial=True``: then it converts every architecture the source holds
+    (and logs how many). Pass a subset otherwise (e.g. ``[0, 11, 284]`` for the shared NATS fixture).
     """
     source = validate_benchmark_path(path)
     reader = SOURCE_KINDS[source.kind].reader
     if reader is None:
-        return _convert_csv(source, indices)
-    return _convert_with_api(source, reader, indices)
+        return _convert_csv(source, indices, allow_partial)
+    return _convert_with_api(source, reader, indices, allow_partial)
 
 
 def write_compact_table(result: ConversionResult, out: str | Path) -> Path:
@@ -457,11 +466,5 @@ def write_compact_table(result: ConversionResult, out: str | Path) -> Path:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

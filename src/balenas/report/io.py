@@ -43,6 +43,59 @@ def markdown_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+    "|": r"\textbar{}",
+    "±": r"$\pm$",
+}
+TEX_PM = r" $\pm$ "
+
+
+def tex_escape(text: str) -> str:
+    r"""Escape LaTeX specials; ``±`` becomes ``$\pm$``."""
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def latex_table(df: pd.DataFrame, caption: str | None = None) -> str:
+    r"""A plain ``tabular`` (first column left, others centred) without pandas' jinja2 dependency.
+
+    Cells are escaped, except cells that already hold ``$\pm$`` (formatted with :data:`TEX_PM`).
+    """
+    spec = "l" + "c" * (len(df.columns) - 1)
+    lines = [f"% {caption}"] if caption else []
+    lines += [
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\hline",
+        " & ".join(tex_escape(str(c)) for c in df.columns) + r" \\",
+        r"\hline",
+    ]
+    for row in df.itertuples(index=False):
+        cells = ["" if _isna(v) else str(v) if r"$\pm$" in str(v) else tex_escape(str(v)) for v in row]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def _isna(value: object) -> bool:
+    return not isinstance(value, str) and bool(pd.isna(value))
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
 def save_figure(fig: plt.Figure, png: str | Path, pdf: str | Path | None = None) -> None:
     with atomic_path(png) as tmp:
         fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")

@@ -41,8 +41,6 @@ e.g. ``{"zero_cost": "not implemented"}``). Writers: :func:`to_csv`, :func:`to_m
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +54,7 @@ from balenas.benchmarks.nb201 import (
     IncompleteColumnError,
     NB201Table,
 )
+from balenas.report.io import TEX_PM, latex_table, markdown_table, write_table, write_text
 from balenas.report.paper_numbers import PAPER_CITATION, PAPER_TABLE1, QuotedCell
 
 log = logging.getLogger(__name__)
@@ -251,6 +250,7 @@ class Table1:
     paper: pd.DataFrame
     seed_ddof: int
     benchmark_sha256: str
+    notes: tuple[str, ...] = ()
 
 
 def _std(values: np.ndarray, ddof: int) -> float:
@@ -385,11 +385,13 @@ def build_table1(
     quoted: Iterable[QuotedCell] = PAPER_TABLE1,
     seed_ddof: int = DEFAULT_SEED_DDOF,
     benchmark_sha256: str = "",
+    notes: Iterable[str] = (),
 ) -> Table1:
     """Assemble Table 1 from tidy ``lookups`` (module docstring) and ``reference`` (:func:`reference_rows`).
 
     ``status`` labels rows that have no runs (default "not run"); giving a status to a row that has runs
-    raises, so a result is never hidden behind a label.
+    raises, so a result is never hidden behind a label. ``notes`` are printed first under the table (e.g.
+    "benchmark lookups are off: ..." and which configuration fills each row).
     """
     status = dict(status or {})
     unknown = sorted(set(status) - {r.key for r in ROWS})
@@ -414,12 +416,17 @@ def build_table1(
             best += _best_run(row, runs)
     log.info("Table 1 built from %d lookups (%d runs)", len(tidy), len(tidy.drop_duplicates(["row", "seed"])))
     return Table1(
-        pd.DataFrame(summary), pd.DataFrame(best), _paper_frame(quoted), seed_ddof, benchmark_sha256
+        pd.DataFrame(summary),
+        pd.DataFrame(best),
+        _paper_frame(quoted),
+        seed_ddof,
+        benchmark_sha256,
+        tuple(notes),
     )
 
 
 # --- formatting ----------------------------------------------------------------------------------
-PM = {"md": " ± ", "tex": r" $\pm$ "}
+PM = {"md": " ± ", "tex": TEX_PM}
 
 
 def _fmt_summary(cell: pd.Series, style: str) -> str:
@@ -512,29 +519,20 @@ def _notes(table: Table1) -> list[str]:
     ]
 
 
-def _md_table(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += [
-        "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |"
-        for row in frame.itertuples(index=False)
-    ]
-    return "\n".join(lines)
-
-
 def to_markdown(table: Table1) -> str:
     parts = [
         "# Table 1: NAS-Bench-201 (reproduced)",
         "",
-        _md_table(summary_grid(table, "md")),
+        *[f"**{n}**\n" if n.startswith("benchmark lookups are off") else f"{n}\n" for n in table.notes],
+        markdown_table(summary_grid(table, "md")),
         "",
         f"## Best single run ({SELECTION_RULE})",
         "",
-        _md_table(best_grid(table)),
+        markdown_table(best_grid(table)),
         "",
         f"## Quoted from the paper ({PAPER_CITATION}), not computed here",
         "",
-        _md_table(paper_grid(table, "md")),
+        markdown_table(paper_grid(table, "md")),
         "",
         "Notes:",
         *[f"- {n}" for n in _notes(table)],
@@ -543,50 +541,15 @@ def to_markdown(table: Table1) -> str:
     return "\n".join(parts)
 
 
-_TEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\^{}",
-    "|": r"\textbar{}",
-    "±": r"$\pm$",
-}
-
-
-def _tex_escape(text: str) -> str:
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
-
-
-def _tex_table(frame: pd.DataFrame, caption: str) -> str:
-    spec = "l" + "c" * (len(frame.columns) - 1)
-    lines = [
-        f"% {caption}",
-        rf"\begin{{tabular}}{{{spec}}}",
-        r"\hline",
-        " & ".join(_tex_escape(str(c)) for c in frame.columns) + r" \\",
-        r"\hline",
-    ]
-    for row in frame.itertuples(index=False):
-        cells = [str(v) if r"$\pm$" in str(v) else _tex_escape(str(v)) for v in row]
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\hline", r"\end{tabular}"]
-    return "\n".join(lines)
-
-
 def to_latex(table: Table1) -> str:
     best = best_grid(table).drop(columns="Architecture")
     parts = [
-        _tex_table(summary_grid(table, "tex"), "Table 1: NAS-Bench-201 (reproduced)"),
+        *[f"% {n.replace('±', '+-')}" for n in table.notes],
+        latex_table(summary_grid(table, "tex"), "Table 1: NAS-Bench-201 (reproduced)"),
         "",
-        _tex_table(best, f"Best single run ({SELECTION_RULE})"),
+        latex_table(best, f"Best single run ({SELECTION_RULE})"),
         "",
-        _tex_table(paper_grid(table, "tex"), f"Quoted from the paper ({PAPER_CITATION}), not computed here"),
+        latex_table(paper_grid(table, "tex"), f"Quoted from the paper ({PAPER_CITATION}), not computed here"),
         "",
         *[f"% {n.replace('±', '+-')}" for n in _notes(table)],
         "",
@@ -595,10 +558,11 @@ def to_latex(table: Table1) -> str:
 
 
 def to_csv_frame(table: Table1) -> pd.DataFrame:
-    """One long numeric frame: ``block`` = reproduced / best_run / quoted_from_paper."""
+    """One long numeric frame: ``block`` = reproduced / best_run / quoted_from_paper (/ note: ``note`` text)."""
     ours = table.summary.assign(block="reproduced", seed_ddof=table.seed_ddof)
     best = table.best.rename(columns={"value": "mean"}).assign(block="best_run")
     paper = table.paper.rename(columns={"value": "mean"}).assign(block="quoted_from_paper")
+    notes = pd.DataFrame({"block": "note", "note": list(table.notes)})
     cols = [
         "block",
         "row",
@@ -616,30 +580,15 @@ def to_csv_frame(table: Table1) -> pd.DataFrame:
         "source",
         "note",
     ]
-    return pd.concat([ours, best, paper], ignore_index=True).reindex(columns=cols)
+    blocks = [ours, best, paper] + ([notes] if len(notes) else [])
+    return pd.concat(blocks, ignore_index=True).reindex(columns=cols)
 
 
 def to_csv(table: Table1, path: str | Path) -> Path:
-    return _atomic_write(Path(path), to_csv_frame(table).to_csv(index=False, lineterminator="\n"))
+    write_table(to_csv_frame(table), path)
+    return Path(path)
 
 
 def write_table1(table: Table1, csv: str | Path, md: str | Path, tex: str | Path) -> tuple[Path, Path, Path]:
     """Write the CSV, Markdown and LaTeX forms (each atomically)."""
-    return (
-        to_csv(table, csv),
-        _atomic_write(Path(md), to_markdown(table)),
-        _atomic_write(Path(tex), to_latex(table)),
-    )
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return to_csv(table, csv), write_text(md, to_markdown(table)), write_text(tex, to_latex(table))

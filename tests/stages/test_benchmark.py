@@ -1,0 +1,281 @@
+"""The benchmark stages: conversion, lookups of searched / selected architectures, and the reports
+(Table 1, Table 2, accuracy per search epoch) with lookups on and off."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from balenas.archopt.gradients import GRADIENTS
+from balenas.benchmarks import load_nb201_table
+from balenas.benchmarks.convert import sha256_tree
+from balenas.benchmarks.nb201 import to_compact_csv_text
+from balenas.benchmarks.settings import report_paths
+from balenas.runtime import write_json
+from balenas.spaces import get_space
+from balenas.stages.benchmark import (
+    convert_stage,
+    lookup_genotype,
+    lookup_search_stage,
+    lookup_selection_stage,
+)
+from balenas.stages.benchmark_report import benchmark_report_stage, row_status
+from balenas.benchmarks.settings import Table1Choice
+
+from ..conftest import shared_file
+
+ALL_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+BEST_C10_VALID = 6111  # the best cifar10-valid x-valid architecture (shared data README)
+CONFIG = {
+    "datasets": ["digits"],
+    "methods": ["darts", "balenas"],
+    "orders": [1],
+    "selection": {"selectors": ["tf", "uniform"], "ks": [10], "proxies": ["synflow"]},
+    "report": {
+        "table1": {
+            "search_dataset": None,
+            "tf": {"order": 1, "proxy": "synflow", "k": 10},
+            "zero_cost": {"proxy": "synflow", "k": 10},
+        }
+    },
+}
+
+
+def grid(md: str, header: str) -> pd.DataFrame:
+    """The first Markdown table after the line ``header`` (or the first table when header is '')."""
+    lines = md.splitlines()
+    start = lines.index(header) if header else 0
+    rows = []
+    for line in lines[start:]:
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip("|").split(" | ")])
+        elif rows:
+            break
+    return pd.DataFrame(rows[2:], columns=rows[0])
+
+
+# --- lookups -------------------------------------------------------------------------------------
+def test_known_architecture_looks_up_exactly(nb201_groundtruth: Path) -> None:
+    found = lookup_genotype(load_nb201_table(nb201_groundtruth), ALL_SKIP)
+    assert found["index"] == 1835
+    assert round(found["values"]["cifar10_test"], 2) == 54.30
+    assert round(found["values"]["cifar10_valid"], 2) == 39.77
+    assert found["values"]["cifar100_valid"] is None  # partial column: explicit, not substituted
+    assert found["missing"] == {"cifar100_valid": "not tabulated", "imagenet16_valid": "not tabulated"}
+
+
+def _tiny_table(tmp_path: Path) -> tuple[Path, list[str]]:
+    from tests.benchmarks.test_nb201_table import tiny_frame
+
+    frame = tiny_frame()
+    path = tmp_path / "tiny.csv"
+    path.write_text(to_compact_csv_text(frame.set_index("index")))
+    return path, frame["arch"].tolist()
+
+
+def test_architecture_absent_from_a_partial_table_is_missing_everywhere(tmp_path: Path) -> None:
+    path, archs = _tiny_table(tmp_path)
+    table = load_nb201_table(path)
+    absent = get_space("nb201").to_string(list(get_space("nb201").enumerate())[100])
+    assert absent not in archs
+    found = lookup_genotype(table, absent)
+    assert found["index"] is None and set(found["values"].values()) == {None}
+    assert set(found["missing"].values()) == {"arch not in table"}
+    present = lookup_genotype(table, archs[1])
+    assert present["values"]["cifar10_valid"] == 2.0 and present["values"]["cifar100_valid"] is None
+
+
+def _search_run(root: Path, method: str, order: int, seed: int, epochs: list[str]) -> tuple[Path, Path]:
+    run = root / "search" / f"{method}-{order}-{seed}"
+    run.mkdir(parents=True)
+    (run / "genotype.json").write_text(json.dumps({"space": "nb201", "genotype": epochs[-1]}))
+    pd.DataFrame({"epoch": range(1, len(epochs) + 1), "genotype": epochs}).to_csv(
+        run / "history.csv", index=False
+    )
+    return run / "genotype.json", run / "history.csv"
+
+
+def test_search_lookup_records_run_epochs_and_checksum(nb201_groundtruth: Path, tmp_path: Path) -> None:
+    table = load_nb201_table(nb201_groundtruth)
+    best = table.arch(BEST_C10_VALID)
+    genotype, history = _search_run(tmp_path, "darts", 1, 3, [best, ALL_SKIP, ALL_SKIP])
+    out = {"lookup": tmp_path / "out" / "lookup.json", "epochs": tmp_path / "out" / "epochs.csv"}
+    run = {"space": "nb201", "dataset": "digits", "method": "darts", "order": "1", "seed": "3"}
+    lookup_search_stage(run, genotype, history, nb201_groundtruth, out)
+    rec = json.loads(out["lookup"].read_text())
+    assert (rec["method"], rec["order"], rec["seed"], rec["selector"]) == ("darts", 1, 3, "argmax")
+    assert rec["genotype"] == ALL_SKIP and rec["index"] == 1835
+    assert rec["benchmark"]["sha256"] == table.sha256 and rec["benchmark"]["complete"] is True
+    assert rec["metrics"]["cifar10_test"] == "cifar10/ori-test/200"
+    assert rec["values"]["imagenet16_valid"] is None and "imagenet16_valid" in rec["missing"]
+    assert "torch" in rec["environment"]
+    epochs = pd.read_csv(out["epochs"])
+    assert epochs["epoch"].tolist() == [1, 2, 3] and epochs["index"].tolist() == [6111, 1835, 1835]
+    assert (
+        round(epochs.at[0, "cifar10_valid"], 2) == 91.61 and round(epochs.at[1, "cifar10_test"], 2) == 54.30
+    )
+    assert epochs["cifar100_valid"].isna().tolist() == [False, True, True]  # 6111 is in the partial column
+    assert epochs.at[1, "missing"] == "cifar100_valid:not tabulated;imagenet16_valid:not tabulated"
+
+
+def test_converted_table_is_looked_up_with_its_provenance(tmp_path: Path) -> None:
+    fixture = shared_file("nb201/nats_tss_fixture/NATS-tss-v1_0-3ffb9-simple")
+    reference = load_nb201_table(shared_file("nb201/nb201_groundtruth.csv"))
+    table_file = convert_stage(fixture, tmp_path / "benchmark" / "nb201_table.csv", allow_partial=True)
+    selected = tmp_path / "selected.json"
+    record = {
+        "space": "nb201",
+        "dataset": "digits",
+        "method": "zero_cost",
+        "order": None,
+        "seed": 0,
+        "selector": "uniform",
+        "proxy": "synflow",
+        "k": 10,
+        "genotype": reference.arch(284),
+        "score": 1.5,
+        "n_distinct": 9,
+    }
+    write_json(selected, record)
+    lookup_selection_stage(selected, table_file, tmp_path / "lookup.json")
+    rec = json.loads((tmp_path / "lookup.json").read_text())
+    assert {k: rec[k] for k in record} == record  # the selection record is carried over
+    assert rec["benchmark"]["converted_from"]["source_sha256"] == sha256_tree(fixture)
+    assert rec["benchmark"]["rows"] == 3 and rec["benchmark"]["complete"] is False
+    for name, value in rec["values"].items():  # the converted value is the shared table's, to 6 decimals
+        expected = lookup_genotype(reference, reference.arch(284))["values"][name]
+        assert value == pytest.approx(expected, abs=1e-6) if expected is not None else value is None
+
+
+# --- the reports ---------------------------------------------------------------------------------
+def _selected(root: Path, method: str, seed: int, genotype: str, order: int | None = 1) -> Path:
+    selector = "uniform" if method == "zero_cost" else "tf"
+    path = root / "select" / f"{method}-{seed}" / "selected.json"
+    write_json(
+        path,
+        {
+            "space": "nb201",
+            "dataset": "digits",
+            "method": method,
+            "order": order,
+            "seed": seed,
+            "selector": selector,
+            "proxy": "synflow",
+            "k": 10,
+            "genotype": genotype,
+            "score": 10.0 + seed,
+            "n_distinct": 10,
+        },
+    )
+    return path
+
+
+def _runs(root: Path, table_file: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """darts: all-skip at the end of both seeds; balenas: the best architecture; TF and zero-cost selections."""
+    table = load_nb201_table(table_file)
+    best, second = table.arch(BEST_C10_VALID), table.arch(11472)  # the ResNet cell
+    search, epochs, sel = [], [], []
+    for method, final in (("darts", ALL_SKIP), ("balenas", best)):
+        for seed in (0, 1):
+            g, h = _search_run(root, method, 1, seed, [second, final])
+            out = root / "lookups" / f"{method}-{seed}"
+            run = {"space": "nb201", "dataset": "digits", "method": method, "order": 1, "seed": seed}
+            lookup_search_stage(
+                run, g, h, table_file, {"lookup": out / "lookup.json", "epochs": out / "epochs.csv"}
+            )
+            search.append(out / "lookup.json")
+            epochs.append(out / "epochs.csv")
+    for method, genotype in (("balenas", best), ("zero_cost", second)):
+        for seed in (0, 1):
+            s = _selected(root, method, seed, genotype, None if method == "zero_cost" else 1)
+            lookup_selection_stage(s, table_file, s.with_name("lookup.json"))
+            sel.append(s.with_name("lookup.json"))
+    return search, sel, epochs
+
+
+def test_report_with_lookups_fills_tables_and_figure(nb201_groundtruth: Path, tmp_path: Path) -> None:
+    search, sel, epochs = _runs(tmp_path, nb201_groundtruth)
+    outputs = report_paths(str(tmp_path / "results"), ["digits"], True)
+    benchmark_report_stage(search, sel, epochs, nb201_groundtruth, "", CONFIG, outputs)
+    md = Path(outputs["table1_md"]).read_text()
+    t1 = grid(md, "").set_index("Method")
+    assert t1.at["Random baseline", "CIFAR-10 valid"] == "83.69 ± 12.80"
+    assert t1.at["Random baseline", "CIFAR-10 test"] == "87.06 ± 12.94"
+    assert t1.loc["optimal"].tolist()[:6] == ["91.61", "94.37", "73.49*", "73.51", "46.73*", "47.31"]
+    assert t1.at["DARTS (1st)", "CIFAR-10 test"] == "54.30 ± 0.00"
+    assert t1.at["DARTS (1st)", "CIFAR-10 valid"] == "39.77 ± 0.00"
+    assert t1.at["BaLeNAS (1st)", "CIFAR-10 valid"] == "91.61 ± 0.00"
+    assert t1.at["BaLeNAS-TF", "CIFAR-10 valid"] == "91.61 ± 0.00"
+    assert t1.at["Zero-cost NAS", "CIFAR-10 test"] == "93.91 ± 0.00"  # ResNet cell (README: 93.91)
+    second = (
+        "not run (order 2 not in orders)" if "2" in GRADIENTS else "not implemented (second-order gradient)"
+    )
+    assert t1.at["DARTS (2nd)", "CIFAR-10 test"] == second
+    assert "benchmark lookups are off" not in md
+    assert load_nb201_table(nb201_groundtruth).sha256 in md
+    t2 = grid(Path(outputs["table2_md"]).read_text(), "## CIFAR-10 test accuracy (%)")
+    assert t2.values.tolist() == [
+        ["Zero-cost NAS", "synflow", "93.91 ± 0.00", "2"],
+        ["BaLeNAS-TF (1st)", "synflow", "94.37 ± 0.00", "2"],
+    ]
+    curves = pd.read_csv(outputs["curve_digits_csv"])
+    darts = curves[(curves["method"] == "darts") & (curves["metric"] == "cifar10_test")].set_index("epoch")
+    assert round(darts.at[1, "mean"], 2) == 93.91 and round(darts.at[2, "mean"], 2) == 54.30
+    assert (darts["n"] == 2).all()
+    assert Path(outputs["curve_digits_png"]).stat().st_size > 10_000
+    assert Path(outputs["curve_digits_pdf"]).read_bytes().startswith(b"%PDF")
+
+
+def test_report_with_lookups_off_says_so_and_lists_selections(tmp_path: Path) -> None:
+    search = []
+    for method in ("darts", "balenas"):
+        for seed in (0, 1):
+            path = tmp_path / f"{method}-{seed}" / "metrics.json"
+            write_json(
+                path,
+                {
+                    "config": {
+                        "space": "nb201",
+                        "dataset": "digits",
+                        "method": method,
+                        "order": 1,
+                        "seed": seed,
+                    },
+                    "genotype": ALL_SKIP,
+                },
+            )
+            search.append(path)
+    sel = [_selected(tmp_path, "balenas", s, ALL_SKIP) for s in (0, 1)]
+    outputs = report_paths(str(tmp_path / "results"), ["digits"], False)
+    reason = "../shared/data/nb201/nb201_groundtruth.csv not found"
+    benchmark_report_stage(search, sel, [], None, reason, CONFIG, outputs)
+    md = Path(outputs["table1_md"]).read_text()
+    assert f"**benchmark lookups are off: {reason}**" in md
+    t1 = grid(md, "").set_index("Method")
+    assert t1.at["DARTS (1st)", "CIFAR-10 test"] == "benchmark lookups are off (2 runs)"
+    assert t1.at["BaLeNAS-TF", "CIFAR-10 test"] == "benchmark lookups are off (2 runs)"
+    assert (
+        t1.at["Zero-cost NAS", "CIFAR-10 test"] == "not run (no zero-cost selection with proxy synflow, K=10)"
+    )
+    assert t1.at["Random baseline", "CIFAR-10 test"] == "not computed (no benchmark table)"
+    csv = pd.read_csv(outputs["table1_csv"])
+    assert f"benchmark lookups are off: {reason}" in csv.loc[csv["block"] == "note", "note"].tolist()
+    md2 = Path(outputs["table2_md"]).read_text()
+    assert f"benchmark lookups are off: {reason}" in md2
+    sel_grid = grid(md2, "## Selected architectures")
+    assert sel_grid["Score"].tolist() == ["10", "11"] and set(sel_grid["Architecture"]) == {
+        ALL_SKIP.replace("|", "\\|")
+    }
+    assert "CIFAR-10 test" not in sel_grid.columns
+    assert not any("curve" in k for k in outputs)
+
+
+def test_row_status_names_the_reason() -> None:
+    choice = Table1Choice.from_config(CONFIG)
+    status = row_status({**CONFIG, "methods": ["balenas"]}, choice)
+    assert status["darts_1st"] == "not run (darts not in methods)"
+    assert status["balenas_1st"] == "not run"
+    assert status["balenas_tf"] == "not run (no BaLeNAS-TF selection with proxy synflow, K=10, order 1)"
