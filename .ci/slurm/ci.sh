@@ -33,7 +33,8 @@ trap finish EXIT
 
 bash "$HERE/up.sh"
 
-# The tiny pipeline: the embedded default (merged first) shrunk to one epoch on 128 digits. device:
+# The tiny pipeline: the embedded default (merged first) shrunk to one epoch on 128 digits, one seed,
+# one search order, K=4 samples scored by one proxy (score_proxies is a GPU rule). device:
 # auto makes the GPU rules request a GPU (config device: cpu requests none); the fake GPUs have no CUDA
 # behind them, so the jobs fall back to the CPU.
 cat >"$WORK/ci.yaml" <<'EOF'
@@ -46,6 +47,12 @@ search:
   batch_size: 32
   channels: 4
   cells_per_stage: 1
+selection:
+  ks: [4]
+  proxies: [synflow]
+  zero_cost_seeds: [0]
+  network: {channels: 4, cells_per_stage: 1}
+  batch_size: 32
 data:
   digits:
     source: digits

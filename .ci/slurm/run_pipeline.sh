@@ -62,7 +62,8 @@ for id in $submitted; do
   rule=$(grep -oP 'Comment=rule_\K\S+' <<<"$line" || true); rule=${rule%%_wildcards_*}
   gpu=$(grep -oP '\b(TresPer(Job|Node|Task|Socket)|Gres)=\S*gpu\S*' <<<"$line" | paste -sd' ' || true)
   state=$(grep -oP 'JobState=\K\S+' <<<"$line" || true)
-  msg="job $id rule=${rule:-?} state=$state gpu_request=${gpu:-none}"
+  other=$(grep -oP '\b(NumCPUs|TimeLimit|MinMemoryNode)=\S+' <<<"$line" | paste -sd' ' || true)
+  msg="job $id rule=${rule:-?} state=$state gpu_request=${gpu:-none} $other"
   if [[ $gpu_rules == *" $rule "* && -z $gpu ]]; then msg+="  <-- ERROR: GPU rule without GPU request"; bad=1; fi
   log "$msg"
 done

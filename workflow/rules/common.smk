@@ -30,6 +30,26 @@ except ConfigError as err:
 RESULTS = "results"
 RUN = "{space}/{dataset}/{method}/order-{order}/seed-{seed}"
 
+# GPU rules (search, score_proxies, proxy_correlation) take `resources: gpu=GPU`: one GPU per job unless
+# the config runs on the CPU. With profiles/slurm that is sbatch --gpus=1, with profiles/local one of the
+# workstation's `resources: gpu=N` slots; a `device: cpu` run neither requests nor waits for a GPU.
+GPU = 0 if config["device"] == "cpu" else 1
+
+# `snakemake --report`: the caption (workflow/report/*.rst, naming the paper's table or figure) and the
+# category of every table and figure, chosen by the start of the file name (see for_report).
+REPORT_ITEMS = {
+    "table1_": ("table1.rst", "Paper tables", "Table 1"),
+    "table2_": ("table2.rst", "Paper tables", "Table 2"),
+    "benchmark_acc_per_epoch_": ("figure1.rst", "Paper figures", "Figure 1 (NB201)"),
+    "fig2_": ("figure2.rst", "Paper figures", "Figure 2"),
+    "fig3_": ("figure3.rst", "Paper figures", "Figure 3"),
+    "selection": ("selection.rst", "Selection", "Selected architectures"),
+    "proxy_correlation": ("proxy_correlation.rst", "Selection", "Proxy correlation"),
+    "search_summary": ("search_summary.rst", "Search", "Summary"),
+    "search_genotypes": ("search_genotypes.rst", "Search", "Architectures"),
+    "search_curves_": ("search_curves.rst", "Search", "Curves"),
+}
+
 # Package code each family of rules depends on (an edit reruns that family and what follows it).
 CODE = {
     "search": code_hash(
@@ -104,6 +124,30 @@ FINAL_TARGETS = []
 
 def final_targets():
     return FINAL_TARGETS
+
+
+def for_report(outputs):
+    """``outputs`` (a path, a list or a dict of them) with every table and figure flagged for
+    ``snakemake --report``; other files pass unchanged. A table or figure whose name matches no entry of
+    REPORT_ITEMS fails at parse time: give it a caption there."""
+    if isinstance(outputs, dict):
+        return {k: for_report(v) for k, v in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return [for_report(v) for v in outputs]
+    path = Path(outputs)
+    if path.parent.name not in ("tables", "figures"):
+        return outputs
+    item = next((v for k, v in REPORT_ITEMS.items() if path.name.startswith(k)), None)
+    if item is None:
+        raise WorkflowError(f"{outputs}: no caption in REPORT_ITEMS (rules/common.smk)")
+    caption, category, subcategory = item
+    return report(
+        outputs,
+        caption=f"../report/{caption}",
+        category=category,
+        subcategory=subcategory,
+        labels={"file": path.name},
+    )
 
 
 # --- benchmark lookups (NAS-Bench-201 ground truth) and Tables 1-2 -----------------------------------

@@ -4,12 +4,17 @@
 FINAL_TARGETS.extend(report_outputs())
 
 
+# Seconds of CPU: on a cluster they run in the main Snakemake process instead of waiting in the queue.
+localrules:
+    report,
+
+
 rule report:
     input:
         metrics=all_runs(f"{RESULTS}/search/{RUN}/metrics.json"),
         history=all_runs(f"{RESULTS}/search/{RUN}/history.csv"),
     output:
-        report_outputs(),
+        for_report(report_outputs()),
     log:
         "logs/report/report.log",
     conda:

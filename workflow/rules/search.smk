@@ -14,6 +14,8 @@ rule search:
     conda:
         "../../envs/balenas.yaml"
     threads: config["threads"]
+    resources:
+        gpu=GPU,
     params:
         search=search_params,
         data=data_params,

@@ -7,6 +7,13 @@ FINAL_TARGETS.extend(selection_report_outputs())
 FINAL_TARGETS.extend(correlation_targets())
 
 
+# Seconds of CPU: on a cluster they run in the main Snakemake process instead of waiting in the queue.
+localrules:
+    sample_architectures,
+    select_architecture,
+    selection_report,
+
+
 rule sample_architectures:
     input:
         unpack(sample_inputs),
@@ -48,6 +55,8 @@ rule score_proxies:
     conda:
         "../../envs/balenas.yaml"
     threads: config["threads"]
+    resources:
+        gpu=GPU,
     params:
         job=selection_job,
         data=data_params,
@@ -89,8 +98,12 @@ rule selection_report:
     input:
         selection_outputs(),
     output:
-        csv=f"{RESULTS}/tables/selection.csv",
-        md=f"{RESULTS}/tables/selection.md",
+        **for_report(
+            {
+                "csv": f"{RESULTS}/tables/selection.csv",
+                "md": f"{RESULTS}/tables/selection.md",
+            }
+        ),
     log:
         "logs/selection_report/selection_report.log",
     conda:
@@ -107,7 +120,7 @@ if correlation_enabled():
         input:
             benchmark=correlation_benchmark(),
         output:
-            **correlation_outputs(),
+            **for_report(correlation_outputs()),
         log:
             "logs/proxy_correlation/proxy_correlation.log",
         benchmark:
@@ -115,6 +128,8 @@ if correlation_enabled():
         conda:
             "../../envs/balenas.yaml"
         threads: config["threads"]
+        resources:
+            gpu=GPU,
         params:
             study=correlation_params(),
             data=correlation_data_params(),

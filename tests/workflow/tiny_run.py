@@ -1,0 +1,119 @@
+"""A tiny completed run of a private copy of the workflow, shared by the rerun and report tests.
+
+The copy (src/, workflow/, config/, scripts/, envs/) lets a test edit package code without touching the
+checkout: the workflow imports the package from ``Path(workflow.basedir).parent / "src"``, so the copied
+Snakefile runs, and hashes, the copied package.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .conftest import REPO, TINY
+
+COPIED = ("src", "workflow", "config", "scripts", "envs")
+_CACHE: dict[str, "TinyRun"] = {}
+
+
+@dataclass(frozen=True)
+class Job:
+    rule: str
+    outputs: tuple[str, ...]
+    wildcards: tuple[tuple[str, str], ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    tree: Path  # the copied checkout
+    work: Path  # the working directory holding results/
+    config: Path
+
+    @property
+    def snakefile(self) -> Path:
+        return self.tree / "workflow" / "Snakefile"
+
+    def snakemake(self, *args: str, configfiles: tuple[Path, ...] = (), timeout: int = 600):
+        env = {**os.environ, "PYTHONPATH": str(self.tree / "src")}
+        cmd = [sys.executable, "-m", "snakemake", "-s", str(self.snakefile), "--directory", str(self.work),
+               *args, "--configfile", str(self.config), *map(str, configfiles)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.work)
+
+    def plan(self, *args: str, configfiles: tuple[Path, ...] = ()) -> list[Job]:
+        """The jobs a dry run would execute (rule ``all`` left out)."""
+        res = self.snakemake("-n", *args, configfiles=configfiles)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return [job for job in parse_dry_run(res.stdout) if job.rule != "all"]
+
+
+def shrunk_config() -> dict:
+    """TINY of tests/workflow/conftest.py, one search order, and a small selection stage (where configured)."""
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg = {**TINY, "orders": [1], "seeds": [0, 1], "methods": ["darts", "balenas"]}
+    if "selection" in default:
+        selection = dict(default["selection"])
+        if selection.get("ks"):
+            selection["ks"] = [min(4, min(selection["ks"]))]
+        if selection.get("proxies"):
+            selection["proxies"] = selection["proxies"][:1]
+        if "zero_cost_seeds" in selection:
+            selection["zero_cost_seeds"] = [0]
+        if "network" in selection:
+            selection["network"] = {"channels": 4, "cells_per_stage": 1}
+        cfg["selection"] = selection
+    return cfg
+
+
+def tiny_run(base: Path) -> TinyRun:
+    """Copy the checkout's workflow under ``base`` and run it to completion (once per test session)."""
+    if "run" in _CACHE:
+        return _CACHE["run"]
+    tree, work = base / "tree", base / "work"
+    for name in COPIED:
+        shutil.copytree(REPO / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    work.mkdir(parents=True)
+    config = work / "tiny.yaml"
+    config.write_text(yaml.safe_dump(shrunk_config()))
+    run = TinyRun(tree, work, config)
+    res = run.snakemake("--cores", "2", timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    _CACHE["run"] = run
+    return run
+
+
+HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
+FIELD = re.compile(r"^    (\w[\w ]*): (.*)$")
+
+
+def parse_dry_run(stdout: str) -> list[Job]:
+    jobs, current = [], None
+    for line in stdout.splitlines():
+        header = HEADER.match(line)
+        if header:
+            current = {"rule": header[1]}
+            jobs.append(current)
+            continue
+        field = FIELD.match(line)
+        if current is not None and field:
+            current.setdefault(field[1], field[2])
+        elif not line.startswith(" "):
+            current = None
+    return [
+        Job(
+            rule=j["rule"],
+            outputs=tuple(o.strip() for o in j.get("output", "").split(",") if o.strip()),
+            wildcards=tuple(
+                tuple(kv.strip().split("=", 1)) for kv in j.get("wildcards", "").split(",") if "=" in kv
+            ),
+            reason=j.get("reason", ""),
+        )
+        for j in jobs
+    ]
