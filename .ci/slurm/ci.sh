@@ -61,6 +61,9 @@ data:
     crop_padding: 1
     flip: false
 EOF
+# Benchmark lookups (Table 1, Table 2) when the ground truth is beside the checkout, as in CI.
+truth=$REPO/../shared/data/nb201/nb201_groundtruth.csv
+if [[ -f $truth ]]; then printf 'benchmarks:\n  nb201: %s\n' "$(readlink -f "$truth")" >>"$WORK/ci.yaml"; fi
 log "config: $(tr '\n' ' ' <"$WORK/ci.yaml")"
 
 TIMEOUT=${TIMEOUT:-1200} bash "$HERE/run_pipeline.sh" "$WORK" \

@@ -20,6 +20,7 @@ import yaml
 from .conftest import REPO, TINY
 
 COPIED = ("src", "workflow", "config", "scripts", "envs")
+GROUND_TRUTH = REPO.parent / "shared" / "data" / "nb201" / "nb201_groundtruth.csv"
 _CACHE: dict[str, "TinyRun"] = {}
 
 
@@ -29,6 +30,7 @@ class Job:
     outputs: tuple[str, ...]
     wildcards: tuple[tuple[str, str], ...]
     reason: str
+    resources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ class TinyRun:
 
 
 def shrunk_config() -> dict:
-    """TINY of tests/workflow/conftest.py, one search order, and a small selection stage (where configured)."""
+    """TINY of tests/workflow/conftest.py, one search order, a small selection stage (where configured), and
+the NAS-Bench-201 ground truth beside the checkout when it is there."""
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     cfg = {**TINY, "orders": [1], "seeds": [0, 1], "methods": ["darts", "balenas"]}
     if "selection" in default:
@@ -69,6 +72,8 @@ def shrunk_config() -> dict:
         if "network" in selection:
             selection["network"] = {"channels": 4, "cells_per_stage": 1}
         cfg["selection"] = selection
+    if "benchmarks" in default and GROUND_TRUTH.exists():  # lookups on: Table 1/2 with values, Figure 1
+        cfg["benchmarks"] = {**default["benchmarks"], "nb201": str(GROUND_TRUTH)}
     return cfg
 
 
@@ -114,6 +119,9 @@ def parse_dry_run(stdout: str) -> list[Job]:
                 tuple(kv.strip().split("=", 1)) for kv in j.get("wildcards", "").split(",") if "=" in kv
             ),
             reason=j.get("reason", ""),
+            resources=tuple(
+                tuple(kv.strip().split("=", 1)) for kv in j.get("resources", "").split(",") if "=" in kv
+            ),
         )
         for j in jobs
     ]
