@@ -25,6 +25,9 @@ def test_whole_dag_runs_on_a_tiny_config(tmp_path, tiny_config):
     summary = (tables / "search_summary.csv").read_text()
     assert "DARTS (1st)" in summary and "BaLeNAS (1st)" in summary
     assert (tmp_path / "results" / "figures" / "search_curves_nb201_digits_valid_acc.png").stat().st_size > 1000
+    for fig in ("fig2_skip_connections_nb201_digits", "fig3_hessian_eigenvalue_nb201_digits"):
+        for ext in ("png", "pdf"):
+            assert (tmp_path / "results" / "figures" / f"{fig}.{ext}").stat().st_size > 1000
     run = tmp_path / "results/search/nb201/digits/balenas/order-1/seed-0"
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["seed"] == 0 and metrics["config"]["epochs"] == 2
@@ -53,12 +56,16 @@ def test_bad_config_fails_before_any_job(tmp_path, override, key):
     assert not (tmp_path / "logs").exists()
 
 
-def test_paper_config_plans_eight_search_jobs(tmp_path):
+def test_paper_config_plans_sixteen_search_jobs(tmp_path):
+    """2 methods x 2 orders x 4 seeds, and Figures 2 and 3 among the final targets."""
     res = snakemake(tmp_path, "-n", "--configfile", str(REPO / "config" / "paper.yaml"))
     assert res.returncode == 0, res.stderr[-2000:]
     counts = job_counts(res.stdout)
-    assert counts["search"] == 8
-    assert "nb201/cifar10/balenas/order-1/seed-3" in res.stdout
+    assert counts["search"] == 16
+    for method in ("darts", "balenas"):
+        for order in (1, 2):
+            assert f"nb201/cifar10/{method}/order-{order}/seed-3" in res.stdout
+    assert "results/figures/fig3_hessian_eigenvalue_nb201_cifar10.pdf" in res.stdout
 
 
 def _run_until_checkpoint(tmp_path, cfg, ckpt):

@@ -115,6 +115,13 @@ def report_outputs():
         for col in ("valid_acc", "train_acc")
         for ext in ("png", "pdf")
     ]
+    # Figures 2 and 3 (balenas.report.dynamics): skip connections, Hessian dominant eigenvalue.
+    figures += [
+        f"{RESULTS}/figures/{stem}_{space}_{dataset}.{ext}"
+        for space, dataset in space_dataset_pairs()
+        for stem in ("fig2_skip_connections", "fig3_hessian_eigenvalue")
+        for ext in ("png", "pdf")
+    ]
     return tables + figures
 
 

@@ -1,4 +1,5 @@
-"""Search-stage reports: a per-run summary table and search curves (mean and band over seeds)."""
+"""Search-stage reports: a per-run summary table, search curves (mean and band over seeds) and the
+paper's Figures 2 and 3 (skip connections and Hessian dominant eigenvalue, :mod:`balenas.report.dynamics`)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from balenas.methods import METHODS
+from balenas.report.curves import curve_figure
+from balenas.report.dynamics import write_dynamics_figures
 from balenas.report.io import mean_std, save_figure, write_table
+from balenas.spaces import SPACES, get_space
 
 RUN_KEYS = ["space", "dataset", "method", "order", "seed"]
 
@@ -31,10 +34,13 @@ def load_runs(metrics_files: Sequence[str | Path], history_files: Sequence[str |
         key = {"space": c["space"], "dataset": c["dataset"], "method": c["method"], "order": c["order"],
                "seed": c["seed"]}
         final = m.get("final_epoch", {})
+        h = pd.read_csv(hfile)
+        tracked = h["hessian_max_eig"].dropna() if "hessian_max_eig" in h else pd.Series(dtype=float)
         runs.append({**key, "genotype": m["genotype"], "skip_count": final.get("skip_count"),
                      "train_acc": final.get("train_acc"), "valid_acc": final.get("valid_acc"),
+                     "hessian_max_eig": float(tracked.iloc[-1]) if len(tracked) else None,
+                     "hessian_every": c.get("hessian_every", 0),
                      "epochs": c["epochs"], "seconds": m.get("seconds"), "device": m["environment"]["device"]})
-        h = pd.read_csv(hfile)
         for k, v in key.items():
             h[k] = v
         histories.append(h)
@@ -48,7 +54,8 @@ def load_runs(metrics_files: Sequence[str | Path], history_files: Sequence[str |
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per (space, dataset, method, order): seeds, supernet accuracies and skip counts, genotypes."""
+    """Per (space, dataset, method, order): seeds, supernet accuracies, skip counts, the last tracked
+    Hessian dominant eigenvalue (a column only when some run tracked it), genotypes."""
     rows = []
     for (space, dataset, label), g in runs.groupby(["space", "dataset", "label"], sort=True):
         g = g.sort_values("seed")
@@ -60,10 +67,14 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
             "supernet valid acc (%)": mean_std(g["valid_acc"]),
             "supernet train acc (%)": mean_std(g["train_acc"]),
             "skip_connect edges": mean_std(g["skip_count"].astype(float)),
+            "Hessian max eig (last tracked)": mean_std(g["hessian_max_eig"].astype(float), digits=3),
             "distinct genotypes": g["genotype"].nunique(),
             "search minutes / run": f"{g['seconds'].mean() / 60:.2f}",
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if "hessian_max_eig" not in runs or runs["hessian_max_eig"].isna().all():
+        table = table.drop(columns="Hessian max eig (last tracked)", errors="ignore")
+    return table
 
 
 def genotype_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -71,30 +82,9 @@ def genotype_table(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.sort_values(["space", "dataset", "label", "seed"])[cols].rename(columns={"label": "method"})
 
 
-def curve_figure(history: pd.DataFrame, column: str, ylabel: str, title: str) -> plt.Figure:
-    """Mean over seeds with a min-max band, one line per method; seed count in the legend."""
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
-    for label, g in history.groupby("label", sort=True):
-        if column not in g or g[column].isna().all():
-            continue
-        stats = g.groupby("epoch")[column].agg(["mean", "min", "max", "count"])
-        n = g["seed"].nunique()
-        ax.plot(stats.index, stats["mean"], marker="o", ms=3, label=f"{label} (n={n} seeds)")
-        ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
-    ax.set_xlabel("search epoch")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    if ax.lines:
-        ax.legend(fontsize=7)
-    else:
-        ax.text(0.5, 0.5, f"no data for {column}", ha="center", va="center", transform=ax.transAxes)
-    return fig
-
-
 def write_search_report(metrics_files: Sequence[str | Path], history_files: Sequence[str | Path],
                         tables_dir: str | Path, figures_dir: str | Path) -> dict[str, Path]:
-    """Summary and genotype tables plus accuracy/skip curves; returns what was written."""
+    """Summary and genotype tables, accuracy curves and Figures 2-3; returns what was written."""
     tables_dir, figures_dir = Path(tables_dir), Path(figures_dir)
     runs, hist = load_runs(metrics_files, history_files)
     out: dict[str, Path] = {}
@@ -104,6 +94,8 @@ def write_search_report(metrics_files: Sequence[str | Path], history_files: Sequ
     write_table(genotype_table(runs), tables_dir / "search_genotypes.csv", tables_dir / "search_genotypes.md",
                 title="Derived genotypes (argmax of the mean) per run")
     out["summary"] = tables_dir / "search_summary.csv"
+    sizes = {s: get_space(s).num_edges for s in hist["space"].unique() if s in SPACES} if not hist.empty else {}
+    out.update(write_dynamics_figures(hist, runs, figures_dir, sizes))
     for (space, dataset), h in hist.groupby(["space", "dataset"]):
         stem = f"search_curves_{space}_{dataset}"
         for col, ylabel in (("valid_acc", "supernet valid acc (%)"), ("train_acc", "supernet train acc (%)")):
