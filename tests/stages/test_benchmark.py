@@ -21,6 +21,7 @@ from balenas.stages.benchmark import (
     lookup_genotype,
     lookup_search_stage,
     lookup_selection_stage,
+    lookup_stage,
 )
 from balenas.stages.benchmark_report import benchmark_report_stage, row_status
 from balenas.benchmarks.settings import Table1Choice
@@ -174,26 +175,29 @@ def _selected(root: Path, method: str, seed: int, genotype: str, order: int | No
 
 
 def _runs(root: Path, table_file: Path) -> tuple[list[Path], list[Path], list[Path]]:
-    """darts: all-skip at the end of both seeds; balenas: the best architecture; TF and zero-cost selections."""
+    """darts: all-skip at the end of both seeds; balenas: the best architecture; TF and zero-cost selections
+    -- all looked up by one lookup_stage call, as the workflow's single lookup job does."""
     table = load_nb201_table(table_file)
     best, second = table.arch(BEST_C10_VALID), table.arch(11472)  # the ResNet cell
-    search, epochs, sel = [], [], []
+    runs, inputs, outputs, selected = [], {"genotype": [], "history": []}, {"lookup": [], "epochs": []}, []
     for method, final in (("darts", ALL_SKIP), ("balenas", best)):
         for seed in (0, 1):
             g, h = _search_run(root, method, 1, seed, [second, final])
-            out = root / "lookups" / f"{method}-{seed}"
-            run = {"space": "nb201", "dataset": "digits", "method": method, "order": 1, "seed": seed}
-            lookup_search_stage(
-                run, g, h, table_file, {"lookup": out / "lookup.json", "epochs": out / "epochs.csv"}
+            runs.append(
+                {"space": "nb201", "dataset": "digits", "method": method, "order": "1", "seed": str(seed)}
             )
-            search.append(out / "lookup.json")
-            epochs.append(out / "epochs.csv")
+            inputs["genotype"].append(g)
+            inputs["history"].append(h)
+            outputs["lookup"].append(root / "lookups" / f"{method}-{seed}" / "lookup.json")
+            outputs["epochs"].append(root / "lookups" / f"{method}-{seed}" / "epochs.csv")
     for method, genotype in (("balenas", best), ("zero_cost", second)):
         for seed in (0, 1):
-            s = _selected(root, method, seed, genotype, None if method == "zero_cost" else 1)
-            lookup_selection_stage(s, table_file, s.with_name("lookup.json"))
-            sel.append(s.with_name("lookup.json"))
-    return search, sel, epochs
+            selected.append(_selected(root, method, seed, genotype, None if method == "zero_cost" else 1))
+    sel = [s.with_name("lookup.json") for s in selected]
+    lookup_stage(table_file, runs, inputs, outputs, selected, sel)
+    with pytest.raises(ValueError, match="do not pair up"):
+        lookup_stage(table_file, runs, inputs, outputs, selected, sel[:-1])
+    return outputs["lookup"], sel, outputs["epochs"]
 
 
 def test_report_with_lookups_fills_tables_and_figure(nb201_groundtruth: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 lookups off, and a real table (compact CSV or the official NATS-Bench archive) fills Tables 1-2."""
 
 import json
+import re
 import zipfile
 
 import pytest
@@ -63,7 +64,8 @@ def test_absent_benchmark_turns_lookups_off_or_fails_when_asked(tmp_path):
     res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-2000:]
     assert f"benchmark lookups are off: {absent} not found" in res.stdout + res.stderr
-    assert "benchmark_report" in res.stdout and "lookup_search" not in res.stdout
+    assert re.search(r"^benchmark_report\s+1$", res.stdout, re.M)
+    assert not re.search(r"^lookup\s+\d+$", res.stdout, re.M)
     assert "convert_benchmark" not in res.stdout
 
 
@@ -110,7 +112,8 @@ def test_lookups_off_then_on_then_from_the_official_archive(tmp_path):
     assert not (tmp_path / "results" / "benchmark").exists()
 
     # 2. the shared compact table: Table 1 holds the runs' exact lookups
-    run({"nb201": str(csv)}, *TARGETS, FIGURE)
+    res = run({"nb201": str(csv)}, *TARGETS, FIGURE)
+    assert re.search(r"^lookup\s+1$", res.stdout + res.stderr, re.M)  # one job looks everything up
     table = load_nb201_table(csv)
     rows = _table1((tmp_path / TARGETS[0]).read_text())
     assert rows["Random baseline"][:2] == ["83.69 ± 12.80", "87.06 ± 12.94"]

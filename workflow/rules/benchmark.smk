@@ -1,9 +1,16 @@
 # NAS-Bench-201 ground truth: an official file is converted once into the compact table; every searched
-# and selected architecture is looked up in that table; Table 1, Table 2 and the accuracy-per-epoch
-# figure are built from the lookups (or, with lookups off, say so). See balenas.stages.benchmark.
+# and selected architecture is looked up in that table by ONE job (a lookup takes microseconds, a job
+# seconds), writing results/benchmark/<the source's path>/lookup.json (+ epochs.csv per search run);
+# Table 1, Table 2 and the accuracy-per-epoch figure are built from the lookups (or, with lookups off,
+# say so). See balenas.stages.benchmark and balenas.stages.benchmark_report.
 
 
 FINAL_TARGETS.extend(benchmark_report_outputs().values())
+
+
+# Seconds of CPU: on a cluster they run in the main Snakemake process instead of waiting in the queue.
+localrules:
+    benchmark_report,
 
 
 rule convert_benchmark:
@@ -26,52 +33,40 @@ rule convert_benchmark:
         "../../scripts/benchmark_convert.py"
 
 
-rule lookup_search:
-    input:
-        genotype=f"{RESULTS}/search/{RUN}/genotype.json",
-        history=f"{RESULTS}/search/{RUN}/history.csv",
-        table=benchmark_table_file,
-    output:
-        lookup=f"{RESULTS}/benchmark/search/{RUN}/lookup.json",
-        epochs=f"{RESULTS}/benchmark/search/{RUN}/epochs.csv",
-    log:
-        f"logs/lookup_search/{RUN}.log",
-    benchmark:
-        f"benchmarks/lookup_search/{RUN}.tsv"
-    conda:
-        "../../envs/balenas.yaml"
-    threads: 1
-    params:
-        run=lambda w: dict(w.items()),
-        code=CODE["benchmark"],
-    script:
-        "../../scripts/benchmark_lookup_search.py"
+if BENCHMARK.enabled:
 
+    localrules:
+        lookup,
 
-rule lookup_selection:
-    input:
-        selected=f"{RESULTS}/select/{{selection}}/selected.json",
-        table=benchmark_table_file,
-    output:
-        f"{RESULTS}/benchmark/select/{{selection}}/lookup.json",
-    log:
-        "logs/lookup_selection/{selection}.log",
-    benchmark:
-        "benchmarks/lookup_selection/{selection}.tsv"
-    conda:
-        "../../envs/balenas.yaml"
-    threads: 1
-    params:
-        code=CODE["benchmark"],
-    script:
-        "../../scripts/benchmark_lookup_selection.py"
+    rule lookup:
+        input:
+            genotype=nb201_runs(f"{RESULTS}/search/{RUN}/genotype.json"),
+            history=nb201_runs(f"{RESULTS}/search/{RUN}/history.csv"),
+            selected=benchmark_selections(),
+            table=benchmark_table(),
+        output:
+            search=nb201_runs(f"{RESULTS}/benchmark/search/{RUN}/lookup.json"),
+            epochs=nb201_runs(f"{RESULTS}/benchmark/search/{RUN}/epochs.csv"),
+            selection=[selection_lookup(p) for p in benchmark_selections()],
+        log:
+            "logs/lookup/lookup.log",
+        benchmark:
+            "benchmarks/lookup/lookup.tsv"
+        conda:
+            "../../envs/balenas.yaml"
+        threads: 1
+        params:
+            runs=nb201_run_ids(),
+            code=CODE["benchmark"],
+        script:
+            "../../scripts/benchmark_lookup.py"
 
 
 rule benchmark_report:
     input:
         unpack(benchmark_report_inputs),
     output:
-        **benchmark_report_outputs(),
+        **for_report(benchmark_report_outputs()),
     log:
         "logs/benchmark_report/benchmark_report.log",
     benchmark:

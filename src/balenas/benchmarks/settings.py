@@ -71,9 +71,31 @@ class BenchmarkSettings:
         return f"benchmark lookups are off: {self.off_reason}" if self.off_reason else ""
 
 
+_RESOLVED: dict[tuple[Any, ...], BenchmarkSettings] = {}
+
+
+def _cache_key(block: Mapping[str, Any]) -> tuple[Any, ...]:
+    path = block.get("nb201")
+    stat = Path(path).stat() if path is not None and Path(path).exists() else None
+    mtime, size = (stat.st_mtime_ns, stat.st_size) if stat else (None, None)
+    items = (path, block.get("if_missing"), block.get("allow_partial"))
+    return (*items, str(Path(path).resolve()) if path is not None else None, mtime, size)
+
+
 def resolve_benchmarks(block: Mapping[str, Any] | None) -> BenchmarkSettings:
-    """Check ``benchmarks:`` (paths relative to the working directory) and decide whether lookups are on."""
+    """Check ``benchmarks:`` (paths relative to the working directory) and decide whether lookups are on.
+
+    A successful result is remembered per (settings, absolute path, file mtime and size), so the several
+    callers at parse time validate a large table once.
+    """
     block = dict(block or {})
+    key = _cache_key(block)
+    if key not in _RESOLVED:
+        _RESOLVED[key] = _resolve(block)
+    return _RESOLVED[key]
+
+
+def _resolve(block: dict[str, Any]) -> BenchmarkSettings:
     path = block.get("nb201")
     if_missing = str(block.get("if_missing", "skip"))
     allow_partial = bool(block.get("allow_partial", False))

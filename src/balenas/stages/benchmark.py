@@ -127,15 +127,19 @@ def epoch_lookups(table: NB201Table, history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["epoch", "genotype", "index", *METRICS, "missing"])
 
 
+def _table(table: NB201Table | str | Path) -> NB201Table:
+    return table if isinstance(table, NB201Table) else load_nb201_table(table)
+
+
 def lookup_search_stage(
     run: Mapping[str, Any],
     genotype_file: str | Path,
     history_file: str | Path,
-    table_file: str | Path,
+    table: NB201Table | str | Path,
     outputs: Mapping[str, str | Path],
 ) -> None:
     """Look up a search run's final argmax genotype (``lookup.json``) and every epoch's (``epochs.csv``)."""
-    table = load_nb201_table(table_file)
+    table = _table(table)
     genotype = json.loads(Path(genotype_file).read_text())["genotype"]
     identity = {k: run[k] for k in RUN_KEYS}
     identity["order"], identity["seed"] = int(identity["order"]), int(identity["seed"])
@@ -159,9 +163,11 @@ def lookup_search_stage(
     log.info("looked up %s: %s", genotype, found["values"])
 
 
-def lookup_selection_stage(selected_file: str | Path, table_file: str | Path, output: str | Path) -> None:
+def lookup_selection_stage(
+    selected_file: str | Path, table: NB201Table | str | Path, output: str | Path
+) -> None:
     """Look up one selected architecture (``selected.json`` of the selection stage)."""
-    table = load_nb201_table(table_file)
+    table = _table(table)
     selected = json.loads(Path(selected_file).read_text())
     absent = [k for k in ("genotype", "seed", "method") if k not in selected]
     if absent:
@@ -179,3 +185,43 @@ def lookup_selection_stage(selected_file: str | Path, table_file: str | Path, ou
         },
     )
     log.info("looked up %s (%s): %s", selected["genotype"], selected_file, found["values"])
+
+
+def lookup_stage(
+    table_file: str | Path,
+    runs: Sequence[Mapping[str, Any]],
+    search_inputs: Mapping[str, Sequence[str | Path]],
+    search_outputs: Mapping[str, Sequence[str | Path]],
+    selected: Sequence[str | Path],
+    selection_outputs: Sequence[str | Path],
+) -> None:
+    """Every lookup of the pipeline in one job (a lookup costs microseconds, a job seconds).
+
+    ``runs[i]`` (its identity), ``search_inputs["genotype"][i]`` and ``["history"][i]`` give
+    ``search_outputs["lookup"][i]`` and ``["epochs"][i]``; ``selected[j]`` gives ``selection_outputs[j]``.
+    """
+    lengths = {
+        len(runs),
+        *(len(v) for v in search_inputs.values()),
+        *(len(v) for v in search_outputs.values()),
+    }
+    if len(lengths) != 1 or len(selected) != len(selection_outputs):
+        raise ValueError(
+            f"lookup inputs and outputs do not pair up: {len(runs)} runs, "
+            f"{ {k: len(v) for k, v in {**search_inputs, **search_outputs}.items()} }, "
+            f"{len(selected)} selections -> {len(selection_outputs)} outputs"
+        )
+    table = load_nb201_table(table_file)
+    search = zip(
+        runs,
+        search_inputs["genotype"],
+        search_inputs["history"],
+        search_outputs["lookup"],
+        search_outputs["epochs"],
+        strict=True,
+    )
+    for run, genotype, history, lookup, epochs in search:
+        lookup_search_stage(run, genotype, history, table, {"lookup": lookup, "epochs": epochs})
+    for selected_file, output in zip(selected, selection_outputs, strict=True):
+        lookup_selection_stage(selected_file, table, output)
+    log.info("%d search runs and %d selections looked up in %s", len(runs), len(selected), table.source)
