@@ -16,11 +16,6 @@ from balenas.benchmarks.settings import (
     resolve_benchmarks,
     table1_choice_warnings,
 )
-from balenas.benchmarks.settings import (
-    report_paths,
-    resolve_benchmarks,
-    table1_choice_warnings,
-)
 from balenas.config import ConfigError, check_config, data_config, search_config
 from balenas.runtime import code_hash, prepend_pythonpath
 
@@ -138,6 +133,30 @@ def final_targets():
     return FINAL_TARGETS
 
 
+def for_report(outputs):
+    """``outputs`` (a path, a list or a dict of them) with every table and figure flagged for
+    ``snakemake --report``; other files pass unchanged. A table or figure whose name matches no entry of
+    REPORT_ITEMS fails at parse time: give it a caption there."""
+    if isinstance(outputs, dict):
+        return {k: for_report(v) for k, v in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return [for_report(v) for v in outputs]
+    path = Path(outputs)
+    if path.parent.name not in ("tables", "figures"):
+        return outputs
+    item = next((v for k, v in REPORT_ITEMS.items() if path.name.startswith(k)), None)
+    if item is None:
+        raise WorkflowError(f"{outputs}: no caption in REPORT_ITEMS (rules/common.smk)")
+    caption, category, subcategory = item
+    return report(
+        outputs,
+        caption=f"../report/{caption}",
+        category=category,
+        subcategory=subcategory,
+        labels={"file": path.name},
+    )
+
+
 # --- benchmark lookups (NAS-Bench-201 ground truth) and Tables 1-2 -----------------------------------
 # Decided once, at parse time: check_config has already failed on a corrupt or wrong-format file; an
 # absent one (benchmarks.if_missing: skip) or benchmarks.nb201: null turns lookups off, said here and in
@@ -194,119 +213,6 @@ def nb201_run_ids():
         dict(zip(keys, path.split("/")))
         for path in nb201_runs("{space}/{dataset}/{method}/{order}/{seed}")
     ]
-
-
-def benchmark_selections():
-    """Every configured selected.json of the nb201 space (none before the selection stage exists)."""
-    outputs = globals().get("selection_outputs", list)()
-    return [p for p in outputs if p.startswith(f"{RESULTS}/select/nb201/")]
-
-
-def selection_lookup(selected):
-    """results/select/<path>/selected.json -> results/benchmark/select/<path>/lookup.json"""
-    inner = selected.removeprefix(f"{RESULTS}/select/").removesuffix("selected.json")
-    return f"{RESULTS}/benchmark/select/{inner}lookup.json"
-
-
-def benchmark_report_inputs(wildcards):
-    if not BENCHMARK.enabled:
-        return {
-            "search": nb201_runs(f"{RESULTS}/search/{RUN}/metrics.json"),
-            "selection": benchmark_selections(),
-            "epochs": [],
-            "table": [],
-        }
-    return {
-        "search": nb201_runs(f"{RESULTS}/benchmark/search/{RUN}/lookup.json"),
-        "selection": [selection_lookup(p) for p in benchmark_selections()],
-        "epochs": nb201_runs(f"{RESULTS}/benchmark/search/{RUN}/epochs.csv"),
-        "table": benchmark_table(),
-    }
-
-
-def benchmark_report_outputs():
-    """Tables 1-2 always; the accuracy-per-epoch figures only with lookups."""
-    return report_paths(RESULTS, config["datasets"], BENCHMARK.enabled)
-
-
-def for_report(outputs):
-    """``outputs`` (a path, a list or a dict of them) with every table and figure flagged for
-    ``snakemake --report``; other files pass unchanged. A table or figure whose name matches no entry of
-    REPORT_ITEMS fails at parse time: give it a caption there."""
-    if isinstance(outputs, dict):
-        return {k: for_report(v) for k, v in outputs.items()}
-    if isinstance(outputs, (list, tuple)):
-        return [for_report(v) for v in outputs]
-    path = Path(outputs)
-    if path.parent.name not in ("tables", "figures"):
-        return outputs
-    item = next((v for k, v in REPORT_ITEMS.items() if path.name.startswith(k)), None)
-    if item is None:
-        raise WorkflowError(f"{outputs}: no caption in REPORT_ITEMS (rules/common.smk)")
-    caption, category, subcategory = item
-    return report(
-        outputs,
-        caption=f"../report/{caption}",
-        category=category,
-        subcategory=subcategory,
-        labels={"file": path.name},
-    )
-
-
-# --- benchmark lookups (NAS-Bench-201 ground truth) and Tables 1-2 -----------------------------------
-# Decided once, at parse time: check_config has already failed on a corrupt or wrong-format file; an
-# absent one (benchmarks.if_missing: skip) or benchmarks.nb201: null turns lookups off, said here and in
-# every benchmark table.
-from snakemake.logging import logger
-
-BENCHMARK = resolve_benchmarks(config.get("benchmarks"))
-if not BENCHMARK.enabled:
-    logger.warning(BENCHMARK.off_message())
-for _warning in table1_choice_warnings(config):
-    logger.warning(_warning)
-CODE["benchmark"] = code_hash(["benchmarks", "stages/benchmark.py", "runtime.py"])
-CODE["benchmark_report"] = code_hash(
-    [
-        "benchmarks",
-        "report",
-        "stages/benchmark.py",
-        "stages/benchmark_report.py",
-        "runtime.py",
-    ]
-)
-
-
-def benchmark_table():
-    """The compact table every lookup reads (configured CSV or converted file); [] when lookups are off."""
-    path = BENCHMARK.table_path(f"{RESULTS}/benchmark/nb201_table.csv")
-    return [path] if path else []
-
-
-def benchmark_table_file(wildcards):
-    """The compact table of a lookup job (such jobs are only requested while lookups are on)."""
-    if not BENCHMARK.enabled:
-        raise WorkflowError(BENCHMARK.off_message())
-    return benchmark_table()[0]
-
-
-def benchmark_source(wildcards):
-    if not BENCHMARK.needs_conversion:
-        raise WorkflowError(
-            f"convert_benchmark: benchmarks.nb201 ({BENCHMARK.nb201}) names no official file to convert"
-        )
-    return BENCHMARK.nb201
-
-
-def nb201_runs(pattern):
-    """``pattern`` over every configured search run of the nb201 space (the one with a benchmark)."""
-    return expand(
-        pattern,
-        space=[s for s in config["spaces"] if s == "nb201"],
-        dataset=config["datasets"],
-        method=config["methods"],
-        order=config["orders"],
-        seed=config["seeds"],
-    )
 
 
 def benchmark_selections():
