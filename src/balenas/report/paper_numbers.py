@@ -8,7 +8,10 @@ Only numbers that could be read from a public source are recorded; every other c
 absent here and is shown as "not found" -- never filled in from memory or from other papers. At the time of
 writing the paper's own Table 1 text could not be retrieved; the only cells available came from the Papers
 with Code leaderboard entry of the paper, which lists single numbers (it does not say whether they are a mean
-over seeds or a best run, and gives no std).
+over seeds or a best run, and gives no std). A second search (public pages and documentation, four queries)
+found the paper's abstract on several sites but not its Table 1; the leaderboard excerpt that holds the two
+cells below is cut off right after "NAS-Bench-201, CIFAR-100 BaLeNAS-TF Accuracy (Test) 72", so the
+CIFAR-100 value cannot be read and is not recorded.
 """
 
 from __future__ import annotations
