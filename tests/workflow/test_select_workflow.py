@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -89,3 +90,17 @@ def test_unknown_proxy_fails_before_any_job(tmp_path):
     assert res.returncode != 0
     assert "selection.proxies" in res.stderr + res.stdout and "synflow" in res.stderr + res.stdout
     assert not (tmp_path / "results").exists()
+
+
+def test_correlation_study_is_scheduled_only_with_a_benchmark(tmp_path, nb201_groundtruth: Path):
+    study = {"n_archs": 3, "dataset": "digits", "network": {"channels": 2, "cells_per_stage": 1},
+             "batch_size": 16, "proxies": ["synflow"]}
+    on = write_config(tmp_path, {**FAST, "proxy_correlation": study,
+                                 "benchmarks": {"nb201": str(nb201_groundtruth)}}, "on.yaml")
+    off = write_config(tmp_path, {**FAST, "proxy_correlation": study, "benchmarks": {"nb201": None}}, "off.yaml")
+    res_on = snakemake(tmp_path, "-n", "--configfile", str(on))
+    res_off = snakemake(tmp_path, "-n", "--configfile", str(off))
+    assert res_on.returncode == 0 and res_off.returncode == 0, (res_on.stderr + res_off.stderr)[-2000:]
+    assert job_counts(res_on.stdout)["proxy_correlation"] == 1
+    assert "results/figures/proxy_correlation_synflow.png" in res_on.stdout
+    assert "proxy_correlation" not in job_counts(res_off.stdout)

@@ -390,8 +390,7 @@ def correlation_block():
 
 def correlation_benchmark():
     """The compact NB201 table the correlation study reads (see benchmark_table); None when lookups are off."""
-    # benchmark_table() comes with the benchmark-lookup rules; without them the study is not scheduled.
-    tables = globals().get("benchmark_table", list)()
+    tables = benchmark_table()
     return tables[0] if tables else None
 
 
