@@ -24,7 +24,7 @@ rule convert_benchmark:
     benchmark:
         "benchmarks/convert_benchmark/convert_benchmark.tsv"
     conda:
-        "../../envs/balenas.yaml"
+        "../../envs/benchmark.yaml"
     threads: 1
     params:
         allow_partial=BENCHMARK.allow_partial,
