@@ -219,12 +219,14 @@ def benchmark_report_stage(
         return
     epochs = epoch_frame(epochs_files, runs.to_dict("records"))
     ref = reference_rows(table)
+    # random-baseline and optimum lines only from a complete table (a partial one has neither)
     lines = {
         m: (
             float(ref[(ref["row"] == "random") & (ref["metric"] == m)]["mean"].iloc[0]),
             float(ref[(ref["row"] == "optimal") & (ref["metric"] == m)]["mean"].iloc[0]),
         )
         for m in CURVE_METRICS
+        if table.is_complete
     }
     for dataset, e in epochs[epochs["space"] == "nb201"].groupby("dataset"):
         key = f"curve_{dataset}"
