@@ -53,6 +53,10 @@ selection:
   zero_cost_seeds: [0]
   network: {channels: 4, cells_per_stage: 1}
   batch_size: 32
+report:
+  table1:
+    tf: {order: 1, proxy: synflow, k: 4}
+    zero_cost: {proxy: synflow, k: 4}
 data:
   digits:
     source: digits

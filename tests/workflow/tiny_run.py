@@ -72,6 +72,11 @@ the NAS-Bench-201 ground truth beside the checkout when it is there."""
         if "network" in selection:
             selection["network"] = {"channels": 4, "cells_per_stage": 1}
         cfg["selection"] = selection
+        table1 = (default.get("report") or {}).get("table1") or {}
+        if selection.get("ks") and {"tf", "zero_cost"} <= set(table1):  # Table 1's TF rows from this K
+            k = selection["ks"][0]
+            cfg["report"] = {"table1": {**table1, "tf": {**table1["tf"], "k": k},
+                                        "zero_cost": {**table1["zero_cost"], "k": k}}}
     if "benchmarks" in default and GROUND_TRUTH.exists():  # lookups on: Table 1/2 with values, Figure 1
         cfg["benchmarks"] = {**default["benchmarks"], "nb201": str(GROUND_TRUTH)}
     return cfg
