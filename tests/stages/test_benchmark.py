@@ -203,7 +203,8 @@ def _runs(root: Path, table_file: Path) -> tuple[list[Path], list[Path], list[Pa
 def test_report_with_lookups_fills_tables_and_figure(nb201_groundtruth: Path, tmp_path: Path) -> None:
     search, sel, epochs = _runs(tmp_path, nb201_groundtruth)
     outputs = report_paths(str(tmp_path / "results"), ["digits"], True)
-    benchmark_report_stage(search, sel, epochs, nb201_groundtruth, "", CONFIG, outputs)
+    config = {**CONFIG, "selection": {**CONFIG["selection"], "ks": [10, 50]}}  # K=50 configured, not run
+    benchmark_report_stage(search, sel, epochs, nb201_groundtruth, "", config, outputs)
     md = Path(outputs["table1_md"]).read_text()
     t1 = grid(md, "").set_index("Method")
     assert t1.at["Random baseline", "CIFAR-10 valid"] == "83.69 ± 12.80"
@@ -222,8 +223,8 @@ def test_report_with_lookups_fills_tables_and_figure(nb201_groundtruth: Path, tm
     assert load_nb201_table(nb201_groundtruth).sha256 in md
     t2 = grid(Path(outputs["table2_md"]).read_text(), "## CIFAR-10 test accuracy (%)")
     assert t2.values.tolist() == [
-        ["Zero-cost NAS", "synflow", "93.91 ± 0.00", "2"],
-        ["BaLeNAS-TF (1st)", "synflow", "94.37 ± 0.00", "2"],
+        ["Zero-cost NAS", "synflow", "93.91 ± 0.00", "not run", "2"],
+        ["BaLeNAS-TF (1st)", "synflow", "94.37 ± 0.00", "not run", "2"],
     ]
     curves = pd.read_csv(outputs["curve_digits_csv"])
     darts = curves[(curves["method"] == "darts") & (curves["metric"] == "cifar10_test")].set_index("epoch")

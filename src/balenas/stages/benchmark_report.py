@@ -212,6 +212,7 @@ def benchmark_report_stage(
     t2 = build_table2(
         sel_t2,
         lookups_off=off_reason if table is None else "",
+        ks=(config.get("selection") or {}).get("ks") or None,  # the configured K's, run or not
         notes=[f"Selections from searches on '{choice.search_dataset}' (report.table1.search_dataset)."],
     )
     write_table2(t2, outputs["table2_csv"], outputs["table2_md"], outputs["table2_tex"])
