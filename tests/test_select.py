@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from balenas.archdist import GaussianArch, SoftmaxArch
-from balenas.data import ImageSet
+from balenas.data import DataConfig, ImageSet
 from balenas.select import (
     STREAM_SAMPLE,
     NetworkConfig,
@@ -166,6 +166,17 @@ def test_scoring_batch_is_seeded_and_checks_its_size(data):
     assert x1.shape == (8, 1, 8, 8)
     with pytest.raises(ValueError, match="batch_size"):
         scoring_batch(data, 41, seed=0)
+
+
+def test_scoring_batch_is_augmented_like_the_search_data(data):
+    aug = DataConfig(name="toy", source="digits", augment=True, crop_padding=2, flip=True)
+    plain, y = scoring_batch(data, 8, seed=0)
+    a1, ya = scoring_batch(data, 8, seed=0, augment=aug)
+    a2, _ = scoring_batch(data, 8, seed=0, augment=aug)
+    assert torch.equal(a1, a2) and torch.equal(ya, y)  # same images and labels, seeded augmentation
+    assert not torch.equal(a1, plain)
+    off = DataConfig(name="toy", source="digits", augment=False)
+    assert torch.equal(scoring_batch(data, 8, seed=0, augment=off)[0], plain)
 
 
 def test_scores_depend_on_genotype_and_seed_only(data):

@@ -10,12 +10,13 @@ Two selectors draw the K candidates (:data:`SELECTORS`):
   space (``space.sample(gen)``); no search run is needed.
 
 Every candidate is scored at initialisation as the discrete network of its genotype on one batch of the
-search data; the best by :mod:`balenas.proxies.ranking` wins. Draws repeat (a confident distribution gives
-few distinct genotypes), so each *distinct* genotype is scored once.
+search data (augmented as the search's training batches are); the best by :mod:`balenas.proxies.ranking`
+wins. Draws repeat (a confident distribution gives few distinct genotypes), so each *distinct* genotype is
+scored once.
 
 Randomness comes from :func:`balenas.runtime.derived_generator` with the run seed and a stream id per use
-(:data:`STREAM_SAMPLE`, :data:`STREAM_BATCH`, :data:`STREAM_INIT`). The candidate stream does not depend on
-K or on the proxy, so the K=10 candidates are the first 10 of the K=100 candidates and every proxy ranks the
+(:data:`STREAM_SAMPLE`, :data:`STREAM_BATCH`, :data:`STREAM_AUGMENT`, :data:`STREAM_INIT`). The candidate
+stream does not depend on K or on the proxy, so the K=10 candidates are the first 10 of the K=100 candidates and every proxy ranks the
 same candidates; the batch and the initialisation depend on the seed only, so the same genotype and seed
 always get the same score, whatever list it appears in.
 """
@@ -30,7 +31,7 @@ import pandas as pd
 import torch
 
 from balenas.archdist import ArchDistribution
-from balenas.data import ImageSet
+from balenas.data import DataConfig, ImageSet, augment_batch
 from balenas.proxies import PROXIES, ranking
 from balenas.proxies.correlation import score_genotypes
 from balenas.registry import Registry
@@ -41,6 +42,7 @@ from balenas.spaces.base import Genotype, SearchSpace
 STREAM_SAMPLE = 301
 STREAM_BATCH = 302
 STREAM_INIT = 303
+STREAM_AUGMENT = 305
 
 Sampler = Callable[[SearchSpace, "ArchDistribution | None", torch.Generator], Genotype]
 
@@ -117,15 +119,23 @@ def init_seed(seed: int) -> int:
     return derived_seed(seed, STREAM_INIT)
 
 
-def scoring_batch(data: ImageSet, batch_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def scoring_batch(
+    data: ImageSet, batch_size: int, seed: int, augment: DataConfig | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``batch_size`` examples drawn without replacement from ``data`` by the stream ``(seed, STREAM_BATCH)``.
 
-    No augmentation: the batch is the normalised data as loaded.
+    With ``augment`` (the dataset's config) the batch is augmented as the training batches of a search are
+    (random crop with zero padding, flips; :func:`balenas.data.augment_batch`, stream ``(seed,
+    STREAM_AUGMENT)``), as the zero-cost-nas reference scores a batch of its augmented training loader.
+    ``augment=None`` or ``augment.augment == False`` gives the normalised images as loaded.
     """
     if not 1 <= batch_size <= len(data):
         raise ValueError(f"batch_size must be between 1 and the {len(data)} examples of the data, got {batch_size}")
     index = torch.randperm(len(data), generator=derived_generator(seed, STREAM_BATCH))[:batch_size]
-    return data.x[index].contiguous(), data.y[index].contiguous()
+    x, y = data.x[index].contiguous(), data.y[index].contiguous()
+    if augment is not None:
+        x = augment_batch(x, augment, derived_generator(seed, STREAM_AUGMENT)).contiguous()
+    return x, y
 
 
 @dataclass(frozen=True)

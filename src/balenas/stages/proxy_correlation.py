@@ -198,7 +198,7 @@ def proxy_correlation_stage(
     archs = [space.to_string(g) for g in genotypes]
     accuracies, indices = benchmark_accuracies(table, archs, cfg.metrics)
     data = load_dataset(dcfg, seed=cfg.seed)
-    x, y = scoring_batch(data, cfg.batch_size, cfg.seed)
+    x, y = scoring_batch(data, cfg.batch_size, cfg.seed, augment=dcfg)
     log.info(
         "proxy correlation: %d %s architectures, proxies %s, C=%d N=%d, batch %s of %s on %s",
         len(genotypes), cfg.space, ",".join(cfg.proxies), cfg.channels, cfg.cells_per_stage,

@@ -126,8 +126,9 @@ def score_stage(
     dev = resolve_device(device)
     net = NetworkConfig(**network)
     candidates = distinct(read_samples(samples, job["space"]))
-    data = load_dataset(DataConfig(**data_cfg), seed=job["seed"])
-    x, y = scoring_batch(data, net.batch_size, job["seed"])
+    dcfg = DataConfig(**data_cfg)
+    data = load_dataset(dcfg, seed=job["seed"])
+    x, y = scoring_batch(data, net.batch_size, job["seed"], augment=dcfg)
     scores = score_candidates(candidates, job["proxy"], x, y, net, data.num_classes, job["seed"], dev)
     scores["device"] = str(dev)
     with atomic_path(output) as tmp:
