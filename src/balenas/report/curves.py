@@ -29,7 +29,8 @@ def curve_figure(history: pd.DataFrame, column: str, ylabel: str, title: str, no
             stats = g.groupby("epoch")[column].agg(["mean", "min", "max"])
             n = g["seed"].nunique()
             kw: dict[str, Any] = {"marker": "o", "ms": 3, **(style(str(label)) if style else {})}
-            (line,) = ax.plot(stats.index, stats["mean"], label=f"{label} (n={n} seeds)", **kw)
+            legend = f"{label} (n={n} seed{'' if n == 1 else 's'})"
+            (line,) = ax.plot(stats.index, stats["mean"], label=legend, **kw)
             ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2, color=line.get_color())
     ax.set_xlabel("search epoch")
     ax.set_ylabel(ylabel)

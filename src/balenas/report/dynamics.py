@@ -23,12 +23,19 @@ FIGURE_STEMS = {
 }
 
 
+METHOD_COLOURS = {"DARTS": "tab:red", "BaLeNAS": "tab:blue"}
+
+
 def order_style(label: str) -> dict[str, object]:
-    """Solid lines and circles for first order, dashed lines and squares for second order (overlapping
-    curves, e.g. all at zero skip connections, stay distinguishable)."""
+    """One colour per method; solid lines and circles for first order, dashed lines and open squares for
+    second order (so overlapping curves, e.g. all at zero skip connections, stay distinguishable)."""
+    style: dict[str, object] = {}
+    colour = METHOD_COLOURS.get(label.split(" (")[0])
+    if colour is not None:
+        style["color"] = colour
     if "(2nd)" in label:
-        return {"linestyle": "--", "marker": "s", "ms": 4, "mfc": "none"}
-    return {"linestyle": "-", "marker": "o", "ms": 3}
+        return {**style, "linestyle": "--", "marker": "s", "ms": 4, "mfc": "none"}
+    return {**style, "linestyle": "-", "marker": "o", "ms": 3}
 
 
 def figure_paths(figures_dir: str | Path, space: str, dataset: str) -> dict[str, tuple[Path, Path]]:
