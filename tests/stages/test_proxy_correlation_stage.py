@@ -65,7 +65,7 @@ def test_resumed_scoring_uses_the_checkpoint_and_matches(tmp_path, batch, caplog
     _save_checkpoint(ckpt, key, partial)
     with caplog.at_level(logging.INFO):
         resumed = score_sample(CFG, genotypes, x, y, 3, torch.device("cpu"), checkpoint=ckpt)
-    assert "resumed from checkpoint" in caplog.text
+    assert "resumed from the score cache" in caplog.text
     assert resumed["score"].iloc[0] == 123.0
     assert np.array_equal(resumed["score"].to_numpy()[1:], full["score"].to_numpy()[1:])
     # a checkpoint written under another configuration is ignored
@@ -98,4 +98,12 @@ def test_study_end_to_end_on_the_real_table(tmp_path, nb201_groundtruth):
     assert meta["seed"] == 0 and "torch" in meta["environment"]
     assert "synflow" in outputs["table_md"].read_text()
     assert outputs["figures"]["snip"][0].stat().st_size > 1000
-    assert not ckpt.exists()
+    # the score cache is kept: another metric list is answered from it, without scoring again
+    assert ckpt.exists()
+    cached = json.loads(ckpt.read_text())
+    cached["rows"][0]["score"] = 4.2e42
+    ckpt.write_text(json.dumps(cached))
+    other = proxy_correlation_stage({**cfg, "metrics": ["cifar10/ori-test/200"]}, data, nb201_groundtruth, outputs,
+                                    checkpoint=ckpt)
+    assert list(other["metric"].unique()) == ["cifar10/ori-test/200"]
+    assert 4.2e42 in pd.read_csv(outputs["scores"])["score"].to_numpy()

@@ -6,8 +6,11 @@ One job (rule ``proxy_correlation``): ``n_archs`` distinct architectures drawn u
 selection), scored on one batch of the configured dataset with every proxy, looked up in the compact
 NAS-Bench-201 table, correlated (Spearman, Kendall) and plotted.
 
-Scoring takes minutes to hours on a CPU, so the job keeps its partial scores in a checkpoint outside its
-declared outputs (``checkpoint``) every ``checkpoint_every`` architectures; a killed job resumes from it.
+Scoring takes minutes to hours on a CPU, so the job keeps its scores in a cache outside its declared
+outputs (``checkpoint``), written every ``checkpoint_every`` architectures and kept after the job: a killed
+job resumes from it, and a rerun that only changes what is computed from the scores (``metrics``, the
+report) reuses them instead of scoring again. The cache is keyed by everything the scores depend on
+(:meth:`CorrelationConfig.scoring_key` plus the architecture list); a cache under another key is ignored.
 Every architecture is scored independently of its position, so a resumed run gives the same scores.
 """
 
@@ -32,6 +35,7 @@ from balenas.proxies.correlation import SCORE_COLUMNS, score_genotypes
 from balenas.report.proxy_correlation import write_correlation_report
 from balenas.runtime import (
     atomic_path,
+    code_hash,
     derived_generator,
     environment_info,
     resolve_device,
@@ -43,6 +47,9 @@ from balenas.spaces import get_space
 from balenas.spaces.base import Genotype, SearchSpace
 
 log = logging.getLogger(__name__)
+
+#: Package code the scores depend on (part of the score cache's key: an edit invalidates the cache).
+SCORING_CODE = ["proxies", "supernets", "ops.py", "spaces", "select.py", "data.py", "runtime.py"]
 
 #: Stream id of the architecture sample (see :mod:`balenas.select` for the selection streams).
 STREAM_ARCHS = 304
@@ -129,14 +136,18 @@ def score_sample(
     num_classes: int,
     device: torch.device,
     checkpoint: Path | None = None,
+    cache_key: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Scores of every genotype with every proxy (tidy, ``arch_index`` = position), resuming a checkpoint."""
-    key = {**cfg.scoring_key(), "archs": [get_space(g.space).to_string(g) for g in genotypes]}
+    """Scores of every genotype with every proxy (tidy, ``arch_index`` = position), resuming a checkpoint.
+
+    ``cache_key`` adds to the checkpoint's key what else the scores depend on (data, device, code).
+    """
+    key = {**cfg.scoring_key(), **dict(cache_key or {}), "archs": [get_space(g.space).to_string(g) for g in genotypes]}
     done = _load_checkpoint(checkpoint, key) if checkpoint is not None else pd.DataFrame(columns=list(SCORE_COLUMNS))
     parts = [done] if len(done) else []
     start = int(done["arch_index"].max()) + 1 if len(done) else 0
     if start:
-        log.info("resumed from checkpoint %s: %d of %d architectures scored", checkpoint, start, len(genotypes))
+        log.info("resumed from the score cache %s: %d of %d architectures scored", checkpoint, start, len(genotypes))
     for lo in range(start, len(genotypes), cfg.checkpoint_every):
         hi = min(lo + cfg.checkpoint_every, len(genotypes))
         chunk = score_genotypes(
@@ -206,7 +217,14 @@ def proxy_correlation_stage(
     )
     start = time.perf_counter()
     ckpt = Path(checkpoint) if checkpoint is not None else None
-    scores = score_sample(cfg, genotypes, x, y, data.num_classes, dev, ckpt)
+    # float32 reductions depend on the thread count (GraSP by up to ~1e-2 relative): part of the key too
+    cache_key = {
+        "data": dict(dcfg.__dict__),
+        "device": str(dev),
+        "threads": torch.get_num_threads(),
+        "code": code_hash(SCORING_CODE),
+    }
+    scores = score_sample(cfg, genotypes, x, y, data.num_classes, dev, ckpt, cache_key)
     seconds = time.perf_counter() - start
 
     wide = scores.copy()
@@ -243,6 +261,4 @@ def proxy_correlation_stage(
             "correlations": result.to_dict("records"),
         },
     )
-    if ckpt is not None:
-        ckpt.unlink(missing_ok=True)
     return result
