@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
 
@@ -98,16 +99,24 @@ def _rounded(table: pd.DataFrame) -> pd.DataFrame:
 def scatter_figure(
     scores: pd.DataFrame, accuracy: Sequence[float] | np.ndarray, proxy: str, metric: str, row: pd.Series | None
 ) -> plt.Figure:
-    """Benchmark accuracy against the oriented proxy score (log scale when the scores span > 3 decades)."""
+    """Benchmark accuracy against the oriented proxy score (symlog scale when the scores span > 3 decades)."""
     sub = scores[scores["proxy"] == proxy].sort_values("arch_index")
     acc = np.asarray(accuracy, dtype=float)[sub["arch_index"].to_numpy()]
     score = ranking.oriented(sub["score"].to_numpy(dtype=float), proxy)
     ok = np.isfinite(score) & np.isfinite(acc)
     fig, ax = plt.subplots(figsize=(4.5, 3.5))
     ax.scatter(score[ok], acc[ok], s=6, alpha=0.6)
-    pos = score[ok]
-    if pos.size and (pos > 0).all() and pos.max() / pos.min() > 1e3:
-        ax.set_xscale("log")
+    mag = np.abs(score[ok])
+    mag = mag[mag > 0]
+    if mag.size and mag.max() / mag.min() > 1e3:
+        # symlog: SynFlow spans tens of decades and is exactly 0 for architectures without a path
+        linthresh = float(mag.min())
+        ax.set_xscale("symlog", linthresh=linthresh)
+        decades = int(np.ceil(np.log10(mag.max() / mag.min())))
+        step = max(1, int(np.ceil(decades / 5)))
+        ax.xaxis.set_major_locator(ticker.SymmetricalLogLocator(base=10.0**step, linthresh=linthresh))
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.tick_params(axis="x", labelsize=7, labelrotation=30)
     ax.set_xlabel(f"{proxy} score (higher is better)")
     ax.set_ylabel(f"accuracy {metric} (%)")
     title = proxy
