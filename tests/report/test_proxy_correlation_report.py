@@ -30,7 +30,7 @@ def test_monotone_scores_give_perfect_correlations_and_tolerance_flags():
     assert main.loc["synflow", "kendall"] == pytest.approx(1.0)
     assert main.loc["snip", "spearman"] == pytest.approx(-1.0)
     assert main.loc["synflow", "published_spearman"] == PUBLISHED_SPEARMAN["synflow"]
-    assert main.loc["snip", "abs_diff"] == pytest.approx(1.0 - PUBLISHED_SPEARMAN["snip"])
+    assert main.loc["snip", "abs_diff"] == pytest.approx(1.0 + PUBLISHED_SPEARMAN["snip"])  # signed: -1 vs +0.596
     flag = main.loc["snip", "within_tolerance"]
     assert flag is not None and not flag
     other = table[table["metric"] != PUBLISHED_METRIC].set_index("proxy")
@@ -45,5 +45,25 @@ def test_within_tolerance_when_close_to_published():
     noisy = acc + rng.normal(scale=1.0, size=400)  # rho ~ 0.69
     table = correlation_table(_scores({"synflow": list(noisy)}), {PUBLISHED_METRIC: acc}, "c10")
     row = table.iloc[0]
-    assert row["abs_diff"] == pytest.approx(abs(abs(row["spearman"]) - PUBLISHED_SPEARMAN["synflow"]))
+    assert row["spearman"] > 0
+    assert row["abs_diff"] == pytest.approx(abs(row["spearman"] - PUBLISHED_SPEARMAN["synflow"]))
     assert row["within_tolerance"] == (row["abs_diff"] <= 0.05)
+
+
+def test_a_flipped_sign_is_far_from_the_published_value():
+    """Two proxies with the same |rho| but opposite signs: only the one agreeing with accuracy is close."""
+    rng = np.random.default_rng(1)
+    acc = rng.normal(size=400)
+    noisy = acc + rng.normal(scale=1.0, size=400)
+    table = correlation_table(
+        _scores({"synflow": list(noisy), "snip": list(-noisy)}),  # snip ranks the wrong way round
+        {PUBLISHED_METRIC: acc},
+        "c10",
+    ).set_index("proxy")
+    rho = table.loc["synflow", "spearman"]
+    assert table.loc["snip", "spearman"] == pytest.approx(-rho)  # same ranking, read the wrong way round
+    assert table.loc["synflow", "abs_diff"] == pytest.approx(abs(rho - PUBLISHED_SPEARMAN["synflow"]))
+    assert table.loc["snip", "abs_diff"] == pytest.approx(rho + PUBLISHED_SPEARMAN["snip"])
+    assert table.loc["snip", "abs_diff"] > 1.0
+    flag = table.loc["snip", "within_tolerance"]
+    assert flag is not None and not flag

@@ -31,7 +31,8 @@ PUBLISHED_SOURCE = (
     "as printed in github.com/SamsungLabs/zero-cost-nas notebooks/nasbench201_correlations.ipynb; naswot is "
     "compared with jacob_cov's value (the project's issue groups them; that table has no naswot column)"
 )
-#: |Spearman's rho| on all 15,625 NB201 architectures (CIFAR-10) that the study is compared with.
+#: Spearman's rho (as published: all positive) on all 15,625 NB201 architectures (CIFAR-10) that the study is
+#: compared with; the study's rho is signed, so a proxy ranking the wrong way round is far from these.
 PUBLISHED_SPEARMAN: Mapping[str, float] = MappingProxyType(
     {
         "grad_norm": 0.594,
@@ -66,8 +67,10 @@ def correlation_table(
 ) -> pd.DataFrame:
     """One row per (metric, proxy) with Spearman, Kendall and, for the published metric, the comparison.
 
-    ``abs_diff`` is ``| |rho| - published |``; ``within_tolerance`` says whether it is at most
-    :data:`TOLERANCE` (empty where nothing was published).
+    ``abs_diff`` is ``|rho - published|`` on the signed rho: scores are oriented (higher is better), so a
+    proxy that ranks the wrong way round has a negative rho and is far from the published value.
+    ``within_tolerance`` says whether ``abs_diff`` is at most :data:`TOLERANCE` (empty where nothing was
+    published).
     """
     frames = []
     for metric, acc in accuracies.items():
@@ -78,7 +81,7 @@ def correlation_table(
             PUBLISHED_SPEARMAN.get(p, np.nan) if metric == PUBLISHED_METRIC else np.nan for p in corr["proxy"]
         ]
         corr["published_spearman"] = published
-        corr["abs_diff"] = (corr["spearman"].abs() - corr["published_spearman"]).abs()
+        corr["abs_diff"] = (corr["spearman"] - corr["published_spearman"]).abs()
         corr["within_tolerance"] = [
             None if np.isnan(d) else bool(d <= TOLERANCE) for d in corr["abs_diff"].to_numpy(dtype=float)
         ]
@@ -146,7 +149,7 @@ def write_correlation_report(
     n_arch = int(scores["arch_index"].nunique())
     md_note = (
         f"{n_arch} architectures. Correlations of the oriented score (higher is better) with the benchmark "
-        f"accuracy; `published_spearman`: {PUBLISHED_SOURCE}; `within_tolerance`: | |rho| - published | <= "
+        f"accuracy; `published_spearman`: {PUBLISHED_SOURCE}; `within_tolerance`: |rho - published| <= "
         f"{TOLERANCE}."
     )
     if note:
