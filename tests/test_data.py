@@ -100,6 +100,36 @@ def test_bad_data_config_names_the_key(cfg, err, match):
         check_data_config(cfg)
 
 
+@pytest.mark.parametrize(
+    "cfg, allowed",
+    [
+        (DataConfig("c10", "cifar10", root="/tmp", split="tset"), "train, test"),
+        (DataConfig("c100", "cifar100", root="/tmp", split="valid"), "train, test"),
+        (DataConfig("d", "digits", split="test"), "train"),
+    ],
+)
+def test_unknown_split_is_rejected_naming_key_and_allowed_values(cfg, allowed):
+    """A typo in split used to load the CIFAR test set silently (train = split == "train")."""
+    match = f"data.{cfg.name}.split: '{cfg.split}'.*allowed: {allowed}$"
+    with pytest.raises(ValueError, match=match):
+        check_data_config(cfg)
+    with pytest.raises(ValueError, match=match):
+        load_dataset(cfg)
+
+
+def test_known_splits_pass_the_check(tmp_path):
+    for split in ("train", "test"):
+        check_data_config(DataConfig("c10", "cifar10", root=str(tmp_path), split=split))
+    check_data_config(DataConfig("d", "digits"))
+
+
+def test_augmentation_runs_on_the_device_of_its_input():
+    """The flip mask is drawn on the CPU generator; it must follow x to x's device (CUDA crashed here)."""
+    x = torch.zeros(4, 3, 8, 8, device="meta")
+    out = augment_batch(x, DataConfig("t", "digits", crop_padding=2, flip=True), torch.Generator().manual_seed(0))
+    assert out.device == x.device and out.shape == x.shape
+
+
 def test_not_a_zip_is_rejected(tmp_path):
     bad = tmp_path / "fake.zip"
     bad.write_text("not a zip")

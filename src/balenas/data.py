@@ -83,8 +83,28 @@ Loader = Callable[[DataConfig, int], ImageSet]
 SOURCES: Registry[Loader] = Registry("data source")
 
 
+#: The ``split`` values each source can load. ``imagezip`` is absent: its split is the name of a folder
+#: in the zip, checked when the zip is read. ``digits`` has one split (scikit-learn ships no test set).
+SPLITS: dict[str, tuple[str, ...]] = {
+    "digits": ("train",),
+    "cifar10": ("train", "test"),
+    "cifar100": ("train", "test"),
+}
+
+
+def check_split(cfg: DataConfig) -> None:
+    """Reject a ``split`` the source cannot load (a typo would otherwise pick another split silently)."""
+    allowed = SPLITS.get(cfg.source)
+    if allowed is not None and cfg.split not in allowed:
+        raise ValueError(
+            f"data.{cfg.name}.split: {cfg.split!r} is not a split of source {cfg.source!r}; "
+            f"allowed: {', '.join(allowed)}"
+        )
+
+
 def load_dataset(cfg: DataConfig, seed: int = 0) -> ImageSet:
     """Load, optionally subsample (seeded) and resize one dataset."""
+    check_split(cfg)
     data = SOURCES.get(cfg.source)(cfg, seed)
     if cfg.input_size is not None and data.x.shape[-1] != cfg.input_size:
         x = F.interpolate(data.x, size=(cfg.input_size, cfg.input_size), mode="bilinear", align_corners=False)
@@ -95,6 +115,7 @@ def load_dataset(cfg: DataConfig, seed: int = 0) -> ImageSet:
 def check_data_config(cfg: DataConfig) -> None:
     """Fail before any work when a configured path cannot be read."""
     SOURCES.get(cfg.source)
+    check_split(cfg)
     if cfg.source in {"cifar10", "cifar100"}:
         if cfg.root is None:
             raise ValueError(f"data.{cfg.name}.root: a folder is required for source {cfg.source!r}")
@@ -145,6 +166,7 @@ def _load_torchvision(cfg: DataConfig, seed: int, cls_name: str, mean: tuple, st
 
     cls = getattr(torchvision.datasets, cls_name)
     try:
+        # load_dataset has checked that split is "train" or "test"
         ds = cls(root=cfg.root, train=cfg.split == "train", download=cfg.download)
     except RuntimeError as err:
         raise FileNotFoundError(f"data.{cfg.name}.root: cannot read {cls_name} in {cfg.root!r}: {err}") from err
@@ -204,7 +226,10 @@ def search_split(data: ImageSet, seed: int) -> tuple[ImageSet, ImageSet]:
 
 
 def augment_batch(x: torch.Tensor, cfg: DataConfig, generator: torch.Generator) -> torch.Tensor:
-    """Random crop with zero padding and (optionally) horizontal flips, drawn from ``generator``."""
+    """Random crop with zero padding and (optionally) horizontal flips, drawn from ``generator``.
+
+    ``generator`` is a CPU generator (the same draws on every device); ``x`` may live on any device.
+    """
     if not cfg.augment:
         return x
     n, _, h, w = x.shape
@@ -215,6 +240,6 @@ def augment_batch(x: torch.Tensor, cfg: DataConfig, generator: torch.Generator) 
         dx = torch.randint(0, 2 * p + 1, (n,), generator=generator).tolist()
         x = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
     if cfg.flip:
-        flip = torch.rand(n, generator=generator) < 0.5
+        flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
         x = torch.where(flip.view(n, 1, 1, 1), x.flip(-1), x)
     return x
