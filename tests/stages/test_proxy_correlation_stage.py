@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from balenas.report.proxy_correlation import PUBLISHED_METRIC
 from balenas.runtime import sha256_file
 from balenas.spaces import get_space
 from balenas.stages.proxy_correlation import (
@@ -41,6 +42,12 @@ def test_config_checks_names():
         CorrelationConfig(n_archs=1, dataset="x", metrics=("cifar10",))
     with pytest.raises(ValueError, match="n_archs"):
         CorrelationConfig(n_archs=0, dataset="x")
+
+
+def test_default_metrics_compare_with_the_published_values():
+    metrics = CorrelationConfig(n_archs=1, dataset="x").metrics
+    assert metrics[0] == PUBLISHED_METRIC  # compared with the published rho, and plotted
+    assert "cifar10/ori-test/200" in metrics  # the paper tables' CIFAR-10 test accuracy
 
 
 @pytest.fixture(scope="module")
