@@ -50,22 +50,17 @@ def check_selection(config: Mapping[str, Any]) -> None:
 
 
 def correlation_config(config: Mapping[str, Any]) -> CorrelationConfig:
-    """The ``proxy_correlation:`` block as a :class:`CorrelationConfig` (proxies default to every one)."""
+    """The ``proxy_correlation:`` block as a :class:`CorrelationConfig`.
+
+    Keys the block omits (and empty ``proxies`` / ``metrics``) take the dataclass defaults: every proxy,
+    :data:`balenas.stages.proxy_correlation.DEFAULT_METRICS`.
+    """
     block = dict(config.get("proxy_correlation") or {})
     net = block.get("network") or {}
-    kwargs: dict[str, Any] = {
-        "n_archs": int(block.get("n_archs", 0)),
-        "dataset": block.get("dataset"),
-        "channels": int(net.get("channels", 16)),
-        "cells_per_stage": int(net.get("cells_per_stage", 5)),
-        "batch_size": int(block.get("batch_size", 64)),
-        "seed": int(block.get("seed", 0)),
-        "space": str(block.get("space", "nb201")),
-    }
-    if block.get("proxies"):
-        kwargs["proxies"] = tuple(block["proxies"])
-    if block.get("metrics"):
-        kwargs["metrics"] = tuple(block["metrics"])
+    kwargs: dict[str, Any] = {"n_archs": int(block.get("n_archs", 0)), "dataset": block.get("dataset")}
+    kwargs.update({k: int(net[k]) for k in ("channels", "cells_per_stage") if k in net})
+    kwargs.update({k: int(block[k]) for k in ("batch_size", "seed") if k in block})
+    kwargs.update({k: tuple(block[k]) for k in ("proxies", "metrics") if block.get(k)})
     return CorrelationConfig(**kwargs)
 
 
