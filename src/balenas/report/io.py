@@ -106,9 +106,10 @@ def save_figure(fig: plt.Figure, png: str | Path, pdf: str | Path | None = None)
 
 
 def mean_std(values: pd.Series, digits: int = 2) -> str:
-    """``mean ± std`` over seeds (sample std, ddof=1; ``± 0.00`` for one seed); ``n/a`` when empty."""
+    """``mean ± std`` over seeds (sample std, ddof=1); ``mean ± n/a`` for one seed, as Tables 1 and 2 print
+    it; ``n/a`` when empty."""
     v = values.dropna()
     if v.empty:
         return "n/a"
-    std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
-    return f"{v.mean():.{digits}f} ± {std:.{digits}f}"
+    std = f"{float(v.std(ddof=1)):.{digits}f}" if len(v) > 1 else "n/a"
+    return f"{v.mean():.{digits}f} ± {std}"

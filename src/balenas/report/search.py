@@ -90,7 +90,7 @@ def write_search_report(metrics_files: Sequence[str | Path], history_files: Sequ
     out: dict[str, Path] = {}
     write_table(summary_table(runs), tables_dir / "search_summary.csv", tables_dir / "search_summary.md",
                 tables_dir / "search_summary.tex", title="Search summary (supernet, final epoch)",
-                note="mean ± std over seeds (sample std); accuracies are the supernet's on the search data.")
+                note="mean ± std over seeds (sample std; n/a for one seed); accuracies are the supernet's on the search data.")
     write_table(genotype_table(runs), tables_dir / "search_genotypes.csv", tables_dir / "search_genotypes.md",
                 title="Derived genotypes (argmax of the mean) per run")
     out["summary"] = tables_dir / "search_summary.csv"
