@@ -1,8 +1,11 @@
+import warnings
+
 import pytest
 import torch
 
 from balenas.data import DataConfig, load_dataset
-from balenas.search import SearchConfig, run_search
+from balenas.search import SearchConfig, _try_resume, build_state, run_search
+from balenas.spaces import get_space
 
 DCFG = DataConfig("digits", "digits", input_size=8, max_examples=192, crop_padding=1, flip=False)
 SETTINGS = {
@@ -57,6 +60,37 @@ def test_checkpoint_of_another_config_is_not_resumed(tmp_path, data):
         run_search(cfg("darts"), data, DCFG, torch.device("cpu"), checkpoint=ckpt, on_epoch_end=_kill_after(1))
     other = run_search(cfg("darts", seed=5, epochs=1), data, DCFG, torch.device("cpu"), checkpoint=ckpt)
     assert other.resumed_from_epoch == 0
+
+
+def _devices(state):
+    tensors = [*state.network.state_dict().values(), *state.dist.state_dict().values()]
+    tensors += [v for s in state.wopt.state.values() for v in s.values()]
+    return {t.device.type for t in tensors}
+
+
+@pytest.mark.parametrize("method", ["darts", "balenas"])
+def test_search_state_lives_on_the_search_device(method):
+    """Built on a device (meta stands in for CUDA), every tensor is there and an architecture step runs:
+    the optimizer used to be built before the distribution moved, and crashed on the first GPU step."""
+    space = get_space("nb201")
+    state = build_state(cfg(method), space, 10, 1, 96, torch.device("meta"))
+    state.aopt.step(torch.zeros(space.shape, device="meta"))
+    assert _devices(state) == {"meta"}
+
+
+@pytest.mark.parametrize("method", ["darts", "balenas"])
+def test_checkpoint_resumes_on_another_device(tmp_path, data, method):
+    """A checkpoint is loaded to the CPU and then into a state built on the search device."""
+    ckpt = tmp_path / "ckpt.pt"
+    run_search(cfg(method, epochs=1), data, DCFG, torch.device("cpu"), checkpoint=ckpt)
+    fingerprint = torch.load(ckpt, weights_only=False)["fingerprint"]
+    space = get_space("nb201")
+    state = build_state(cfg(method, epochs=1), space, 10, 1, 96, torch.device("meta"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # loading into meta tensors is a no-op, and says so
+        assert _try_resume(state, ckpt, fingerprint) == 1
+    state.aopt.step(torch.zeros(space.shape, device="meta"))
+    assert _devices(state) == {"meta"}
 
 
 def test_same_seed_same_outputs_and_other_seed_differs(data):

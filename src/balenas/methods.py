@@ -10,20 +10,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from balenas.archdist import ArchDistribution, GaussianArch, SoftmaxArch
 from balenas.archopt.adam import AdamArch
 from balenas.archopt.base import ArchOptimizer
 from balenas.archopt.vadam import VAdam
 from balenas.registry import Registry
 
-Builder = Callable[[tuple[int, int], Mapping[str, Any], int], tuple[ArchDistribution, ArchOptimizer]]
+#: (shape, settings, dataset size) -> the architecture distribution, on the CPU.
+DistBuilder = Callable[[tuple[int, int], Mapping[str, Any], int], ArchDistribution]
+#: (distribution already on its device, settings) -> its optimizer.
+OptBuilder = Callable[[Any, Mapping[str, Any]], ArchOptimizer]
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
     label: str  # how tables and figures name it
-    build: Builder
+    make_dist: DistBuilder
+    make_optimizer: OptBuilder
     settings: frozenset[str]  # the keys its config block must provide
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
@@ -35,31 +41,51 @@ class Method:
                 f"expected exactly {sorted(self.settings)}"
             )
 
+    def build(
+        self,
+        shape: tuple[int, int],
+        settings: Mapping[str, Any],
+        dataset_size: int,
+        device: torch.device | str = "cpu",
+    ) -> tuple[ArchDistribution, ArchOptimizer]:
+        """The distribution, moved to ``device``, and then its optimizer.
 
-def _darts(shape: tuple[int, int], cfg: Mapping[str, Any], dataset_size: int) -> tuple[ArchDistribution, ArchOptimizer]:
-    dist = SoftmaxArch(shape, init_std=cfg["init_std"])
-    return dist, AdamArch(dist, cfg["lr"], tuple(cfg["betas"]), cfg["weight_decay"])
+        The order matters: an optimizer captures the distribution's tensors (Adam its parameter, VAdam a
+        buffer shaped like mu), so it is built only once they live where the search runs.
+        """
+        dist = self.make_dist(shape, settings, dataset_size).to(device)
+        return dist, self.make_optimizer(dist, settings)
 
 
-def _balenas(
-    shape: tuple[int, int], cfg: Mapping[str, Any], dataset_size: int
-) -> tuple[ArchDistribution, ArchOptimizer]:
+def _softmax_dist(shape: tuple[int, int], cfg: Mapping[str, Any], dataset_size: int) -> ArchDistribution:
+    return SoftmaxArch(shape, init_std=cfg["init_std"])
+
+
+def _adam(dist: SoftmaxArch, cfg: Mapping[str, Any]) -> ArchOptimizer:
+    return AdamArch(dist, cfg["lr"], tuple(cfg["betas"]), cfg["weight_decay"])
+
+
+def _gaussian_dist(shape: tuple[int, int], cfg: Mapping[str, Any], dataset_size: int) -> ArchDistribution:
     n = cfg["dataset_size"] or dataset_size
-    dist = GaussianArch(shape, n, cfg["prior_precision"], cfg["init_precision"], init_std=cfg["init_std"])
-    return dist, VAdam(dist, cfg["lr"], tuple(cfg["betas"]), form=cfg["form"])
+    return GaussianArch(shape, n, cfg["prior_precision"], cfg["init_precision"], init_std=cfg["init_std"])
+
+
+def _vadam(dist: GaussianArch, cfg: Mapping[str, Any]) -> ArchOptimizer:
+    return VAdam(dist, cfg["lr"], tuple(cfg["betas"]), form=cfg["form"])
 
 
 METHODS: Registry[Method] = Registry("method")
 METHODS.add(
     "darts",
-    Method("darts", "DARTS", _darts, frozenset({"lr", "betas", "weight_decay", "init_std"})),
+    Method("darts", "DARTS", _softmax_dist, _adam, frozenset({"lr", "betas", "weight_decay", "init_std"})),
 )
 METHODS.add(
     "balenas",
     Method(
         "balenas",
         "BaLeNAS",
-        _balenas,
+        _gaussian_dist,
+        _vadam,
         frozenset(
             {"lr", "betas", "prior_precision", "init_precision", "init_std", "mc_samples", "form", "dataset_size"}
         ),

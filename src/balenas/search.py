@@ -120,8 +120,7 @@ def build_state(cfg: SearchConfig, space: SearchSpace, num_classes: int, in_chan
                 device: torch.device) -> _State:
     seed_everything(cfg.seed)
     network = SUPERNETS.get(cfg.space)(cfg.channels, cfg.cells_per_stage, num_classes, in_channels).to(device)
-    dist, aopt = METHODS.get(cfg.method).build(space.shape, cfg.method_settings, n_arch)
-    dist.to(device)
+    dist, aopt = METHODS.get(cfg.method).build(space.shape, cfg.method_settings, n_arch, device)
     w = cfg.weights
     wopt = torch.optim.SGD(
         network.parameters(), lr=w.lr, momentum=w.momentum, nesterov=w.nesterov, weight_decay=w.weight_decay

@@ -1,0 +1,57 @@
+"""Method registry: a method builds its distribution on the search device, then its optimizer."""
+
+import pytest
+import torch
+
+from balenas.methods import METHODS
+
+SETTINGS = {
+    "darts": {"lr": 0.01, "betas": (0.5, 0.999), "weight_decay": 1e-3, "init_std": 1e-3},
+    "balenas": {"lr": 0.01, "betas": (0.5, 0.999), "prior_precision": 1.0, "init_precision": 2.0,
+                "init_std": 1e-3, "mc_samples": 1, "form": "sqrt", "dataset_size": None},
+}
+SHAPE = (6, 5)
+
+
+def _tensors(dist, aopt):
+    """Every tensor the distribution and its optimizer hold, optimizer state included."""
+    out = list(dist.state_dict().values())
+    state = aopt.state_dict()
+    if "state" in state:  # torch.optim-based (AdamArch)
+        out += [v for s in state["state"].values() for k, v in s.items() if k != "step"]
+    else:
+        out.append(state["buf"])
+    return out
+
+
+@pytest.mark.parametrize(
+    "method, override", [("darts", {}), ("balenas", {"form": "sqrt"}), ("balenas", {"form": "heavy_ball"})]
+)
+def test_optimizer_steps_on_the_device_the_method_was_built_for(method, override):
+    """The optimizer was built before the distribution moved: VAdam's buffer stayed on the CPU and
+    AdamArch held a stale parameter, so the first architecture step on a GPU crashed. The meta device
+    shows the same on a CPU-only machine."""
+    settings = {**SETTINGS[method], **override}
+    dist, aopt = METHODS.get(method).build(SHAPE, settings, 100, torch.device("meta"))
+    aopt.step(torch.ones(SHAPE, device="meta"))
+    aopt.step(torch.ones(SHAPE))  # a gradient from another device is moved, not rejected
+    assert all(t.device.type == "meta" for t in _tensors(dist, aopt))
+    assert all(p.device.type == "meta" for p in dist.parameters())
+
+
+@pytest.mark.parametrize("method", ["darts", "balenas"])
+def test_the_optimizer_updates_the_distribution_it_was_built_with(method):
+    torch.manual_seed(0)
+    dist, aopt = METHODS.get(method).build(SHAPE, SETTINGS[method], 100)
+    before = dist.mean_alpha()
+    aopt.step(torch.ones(SHAPE))
+    assert (dist.mean_alpha() < before).all()
+
+
+@pytest.mark.parametrize("method", ["darts", "balenas"])
+def test_build_is_seeded_by_the_global_rng(method):
+    torch.manual_seed(3)
+    a, _ = METHODS.get(method).build(SHAPE, SETTINGS[method], 100)
+    torch.manual_seed(3)
+    b, _ = METHODS.get(method).build(SHAPE, SETTINGS[method], 100, "cpu")
+    assert torch.equal(a.mean_alpha(), b.mean_alpha())
