@@ -174,6 +174,34 @@ def _selected(root: Path, method: str, seed: int, genotype: str, order: int | No
     return path
 
 
+def test_lookup_stage_builds_the_record_meta_once(
+    nb201_groundtruth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import balenas.stages.benchmark as stage
+
+    calls = []
+    real = stage.environment_info
+    monkeypatch.setattr(stage, "environment_info", lambda dev: calls.append(dev) or real(dev))
+    best = load_nb201_table(nb201_groundtruth).arch(BEST_C10_VALID)
+    runs, inputs, outputs = [], {"genotype": [], "history": []}, {"lookup": [], "epochs": []}
+    for seed in (0, 1):
+        g, h = _search_run(tmp_path, "darts", 1, seed, [best, ALL_SKIP])
+        runs.append({"space": "nb201", "dataset": "digits", "method": "darts", "order": 1, "seed": seed})
+        inputs["genotype"].append(g)
+        inputs["history"].append(h)
+        outputs["lookup"].append(tmp_path / f"out-{seed}" / "lookup.json")
+        outputs["epochs"].append(tmp_path / f"out-{seed}" / "epochs.csv")
+    selected = [_selected(tmp_path, "zero_cost", 0, best, None)]
+    sel_out = [tmp_path / "out-sel" / "lookup.json"]
+    lookup_stage(nb201_groundtruth, runs, inputs, outputs, selected, sel_out)
+    assert len(calls) == 1  # three lookups, one environment probe
+    records = [json.loads(f.read_text()) for f in [*outputs["lookup"], *sel_out]]
+    for key in ("benchmark", "metrics", "environment"):
+        assert all(r[key] == records[0][key] for r in records)
+    assert records[0]["benchmark"]["sha256"] == load_nb201_table(nb201_groundtruth).sha256
+    assert "torch" in records[0]["environment"]
+
+
 def _runs(root: Path, table_file: Path) -> tuple[list[Path], list[Path], list[Path]]:
     """darts: all-skip at the end of both seeds; balenas: the best architecture; TF and zero-cost selections
     -- all looked up by one lookup_stage call, as the workflow's single lookup job does."""

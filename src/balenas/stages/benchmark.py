@@ -100,7 +100,12 @@ def lookup_genotype(table: NB201Table, genotype: str) -> dict[str, Any]:
     }
 
 
-def _lookup_meta(table: NB201Table) -> dict[str, Any]:
+def lookup_meta(table: NB201Table) -> dict[str, Any]:
+    """What every lookup output records besides the lookup: the table, the metric keys, the environment.
+
+    The same for every lookup of one table (it reads the provenance file and probes the environment), so
+    :func:`lookup_stage` builds it once and passes it to each lookup.
+    """
     return {
         "benchmark": benchmark_record(table),
         "metrics": {name: metric.key for name, metric in TABLE1_METRICS.items()},
@@ -137,8 +142,12 @@ def lookup_search_stage(
     history_file: str | Path,
     table: NB201Table | str | Path,
     outputs: Mapping[str, str | Path],
+    meta: Mapping[str, Any] | None = None,
 ) -> None:
-    """Look up a search run's final argmax genotype (``lookup.json``) and every epoch's (``epochs.csv``)."""
+    """Look up a search run's final argmax genotype (``lookup.json``) and every epoch's (``epochs.csv``).
+
+    ``meta`` is :func:`lookup_meta` of ``table`` (built here when not given).
+    """
     table = _table(table)
     genotype = json.loads(Path(genotype_file).read_text())["genotype"]
     identity = {k: run[k] for k in RUN_KEYS}
@@ -157,16 +166,22 @@ def lookup_search_stage(
             "selector": "argmax",
             **identity,
             **found,
-            **_lookup_meta(table),
+            **(lookup_meta(table) if meta is None else meta),
         },
     )
     log.info("looked up %s: %s", genotype, found["values"])
 
 
 def lookup_selection_stage(
-    selected_file: str | Path, table: NB201Table | str | Path, output: str | Path
+    selected_file: str | Path,
+    table: NB201Table | str | Path,
+    output: str | Path,
+    meta: Mapping[str, Any] | None = None,
 ) -> None:
-    """Look up one selected architecture (``selected.json`` of the selection stage)."""
+    """Look up one selected architecture (``selected.json`` of the selection stage).
+
+    ``meta`` is :func:`lookup_meta` of ``table`` (built here when not given).
+    """
     table = _table(table)
     selected = json.loads(Path(selected_file).read_text())
     absent = [k for k in ("genotype", "seed", "method") if k not in selected]
@@ -181,7 +196,7 @@ def lookup_selection_stage(
             "source": "selection",
             "selected_file": str(selected_file),
             **found,
-            **_lookup_meta(table),
+            **(lookup_meta(table) if meta is None else meta),
         },
     )
     log.info("looked up %s (%s): %s", selected["genotype"], selected_file, found["values"])
@@ -212,6 +227,7 @@ def lookup_stage(
             f"{len(selected)} selections -> {len(selection_outputs)} outputs"
         )
     table = load_nb201_table(table_file)
+    meta = lookup_meta(table)
     search = zip(
         runs,
         search_inputs["genotype"],
@@ -221,7 +237,7 @@ def lookup_stage(
         strict=True,
     )
     for run, genotype, history, lookup, epochs in search:
-        lookup_search_stage(run, genotype, history, table, {"lookup": lookup, "epochs": epochs})
+        lookup_search_stage(run, genotype, history, table, {"lookup": lookup, "epochs": epochs}, meta)
     for selected_file, output in zip(selected, selection_outputs, strict=True):
-        lookup_selection_stage(selected_file, table, output)
+        lookup_selection_stage(selected_file, table, output, meta)
     log.info("%d search runs and %d selections looked up in %s", len(runs), len(selected), table.source)
