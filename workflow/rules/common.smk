@@ -87,6 +87,30 @@ def data_params(wildcards):
     return data_config(config, wildcards.dataset).__dict__
 
 
+# Datasets fetched by rule prepare_data (a pattern that matches nothing when there are none).
+DOWNLOADED_DATASETS = (
+    "|".join(name for name, block in config["data"].items() if block.get("download"))
+    or "(?!)"
+)
+CODE["data"] = code_hash(["data.py", "stages/data.py", "runtime.py"])
+
+
+def dataset_files(name):
+    """The files a job reading data.<name> depends on: the download record (download: true) or the zip
+    (imagezip), so that a download happens once before the jobs and a replaced zip reruns them.
+    """
+    cfg = data_config(config, name)
+    if cfg.download:
+        return [f"{RESULTS}/data/{name}/prepared.json"]
+    if cfg.source == "imagezip":
+        return [cfg.root]
+    return []
+
+
+def data_inputs(wildcards):
+    return dataset_files(wildcards.dataset)
+
+
 def all_runs(pattern):
     """``pattern`` expanded over every configured space, dataset, method, order and seed."""
     return expand(

@@ -2,6 +2,8 @@
 
 
 rule search:
+    input:
+        data=data_inputs,
     output:
         arch=f"{RESULTS}/search/{RUN}/arch.pt",
         genotype=f"{RESULTS}/search/{RUN}/genotype.json",
