@@ -41,6 +41,7 @@ rule sample_architectures:
 rule score_proxies:
     input:
         samples=f"{RESULTS}/select/{SELECT_DIR}/samples.jsonl",
+        data=data_inputs,
     output:
         scores=f"{RESULTS}/select/{SELECT_DIR}/scores.csv",
     log:
@@ -62,6 +63,8 @@ rule score_proxies:
         data=data_params,
         network=selection_network(),
         device=config["device"],
+        # recorded in selected.json (selection_config_used): GraSP moves by ~1e-2 with the thread count
+        threads_used=config["threads"],
         code=CODE["select"],
     script:
         "../../scripts/select_score.py"
@@ -119,6 +122,7 @@ if correlation_enabled():
     rule proxy_correlation:
         input:
             benchmark=correlation_benchmark(),
+            data=dataset_files(correlation_block()["dataset"]),
         output:
             **for_report(correlation_outputs()),
         log:
