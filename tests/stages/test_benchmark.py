@@ -228,11 +228,29 @@ def _runs(root: Path, table_file: Path) -> tuple[list[Path], list[Path], list[Pa
     return outputs["lookup"], sel, outputs["epochs"]
 
 
-def test_report_with_lookups_fills_tables_and_figure(nb201_groundtruth: Path, tmp_path: Path) -> None:
+def test_report_with_lookups_fills_tables_and_figure(
+    nb201_groundtruth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import balenas.stages.benchmark_report as stage
+
+    calls: dict[str, int] = {}
+
+    def counted(name: str):
+        real = getattr(stage, name)
+
+        def wrapper(*args):
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args)
+
+        return wrapper
+
+    for name in ("reference_rows", "table1_lookups"):
+        monkeypatch.setattr(stage, name, counted(name))
     search, sel, epochs = _runs(tmp_path, nb201_groundtruth)
     outputs = report_paths(str(tmp_path / "results"), ["digits"], True)
     config = {**CONFIG, "selection": {**CONFIG["selection"], "ks": [10, 50]}}  # K=50 configured, not run
     benchmark_report_stage(search, sel, epochs, nb201_groundtruth, "", config, outputs)
+    assert calls == {"reference_rows": 1, "table1_lookups": 1}  # shared by Table 1 and the curves
     md = Path(outputs["table1_md"]).read_text()
     t1 = grid(md, "").set_index("Method")
     assert t1.at["Random baseline", "CIFAR-10 valid"] == "83.69 ± 12.80"

@@ -99,9 +99,8 @@ def table1_lookups(runs: pd.DataFrame, sel: pd.DataFrame, choice: Table1Choice) 
     return long.rename(columns={"genotype": "arch"})[["method", "order", "seed", "metric", "value", "arch"]]
 
 
-def _run_rows(runs: pd.DataFrame, sel: pd.DataFrame, choice: Table1Choice) -> dict[str, int]:
-    """Number of runs behind each Table-1 row (whether or not lookups are on)."""
-    tidy = table1_lookups(runs, sel, choice)
+def _run_rows(tidy: pd.DataFrame) -> dict[str, int]:
+    """Number of runs behind each Table-1 row in ``tidy`` (:func:`table1_lookups`; with lookups on or off)."""
     counts = tidy.drop_duplicates(["method", "order", "seed"]).groupby(["method", "order"]).size()
     keys = {
         ("darts", "1st"): "darts_1st",
@@ -165,19 +164,26 @@ def build_benchmark_table1(
     choice: Table1Choice,
     configured: Mapping[str, Any],
     off_message: str = "",
+    reference: pd.DataFrame | None = None,
 ) -> Table1:
+    """Table 1 from the search runs and selections; ``reference`` is :func:`reference_rows` of ``table``
+    (computed here when not given; unused when lookups are off)."""
     status = row_status(configured, choice)
-    counts = _run_rows(runs, sel, choice)
+    lookups = table1_lookups(runs, sel, choice)
+    counts = _run_rows(lookups)
     notes = table1_notes(choice, table, off_message)
     if table is None:
         for key, n in counts.items():
             status[key] = f"benchmark lookups are off ({n} run{'s' if n != 1 else ''})"
         empty = pd.DataFrame(columns=["method", "order", "seed", "metric", "value", "arch"])
         return build_table1(empty, status=status, notes=notes)
-    lookups = table1_lookups(runs, sel, choice)
     status = {k: v for k, v in status.items() if k not in counts}
     return build_table1(
-        lookups, reference=reference_rows(table), status=status, benchmark_sha256=table.sha256, notes=notes
+        lookups,
+        reference=reference_rows(table) if reference is None else reference,
+        status=status,
+        benchmark_sha256=table.sha256,
+        notes=notes,
     )
 
 
@@ -206,7 +212,8 @@ def benchmark_report_stage(
         log.warning(off_message)
     runs = search_runs(search_files)
     sel = selections(selection_files)
-    t1 = build_benchmark_table1(runs, sel, table, choice, config, off_message)
+    ref = reference_rows(table) if table is not None else None
+    t1 = build_benchmark_table1(runs, sel, table, choice, config, off_message, ref)
     write_table1(t1, outputs["table1_csv"], outputs["table1_md"], outputs["table1_tex"])
     sel_t2 = sel[(sel["space"] == "nb201") & (sel["dataset"] == choice.search_dataset)]
     t2 = build_table2(
@@ -219,7 +226,6 @@ def benchmark_report_stage(
     if table is None:
         return
     epochs = epoch_frame(epochs_files, runs.to_dict("records"))
-    ref = reference_rows(table)
     # random-baseline and optimum lines only from a complete table (a partial one has neither)
     lines = {
         m: (
