@@ -11,6 +11,8 @@ rule prepare_data:
         record=f"{RESULTS}/data/{{dataset}}/prepared.json",
     log:
         "logs/prepare_data/{dataset}.log",
+    benchmark:
+        "benchmarks/prepare_data/{dataset}.tsv"
     wildcard_constraints:
         dataset=DOWNLOADED_DATASETS,
     conda:

@@ -17,6 +17,8 @@ rule report:
         for_report(report_outputs()),
     log:
         "logs/report/report.log",
+    benchmark:
+        "benchmarks/report/report.tsv"
     conda:
         "../../envs/balenas.yaml"
     params:

@@ -109,6 +109,8 @@ rule selection_report:
         ),
     log:
         "logs/selection_report/selection_report.log",
+    benchmark:
+        "benchmarks/selection_report/selection_report.tsv"
     conda:
         "../../envs/balenas.yaml"
     params:
