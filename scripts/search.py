@@ -11,4 +11,5 @@ search_stage(
     checkpoint=snakemake.params.checkpoint,  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
     device=snakemake.params.device,  # noqa: F821
+    code=snakemake.params.code,  # noqa: F821 - source hash: a checkpoint of other code is not resumed
 )

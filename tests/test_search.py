@@ -127,3 +127,9 @@ def test_bad_search_config_fails_early(change, match):
     base = dict(space="nb201", dataset="digits", method="darts", seed=0, method_settings=SETTINGS["darts"])
     with pytest.raises((KeyError, ValueError), match=match):
         SearchConfig(**{**base, **change})
+
+
+def test_fingerprint_includes_the_code_hash_when_given():
+    c, meta = cfg("darts"), {"n": 192}
+    assert c.fingerprint(meta, "") == c.fingerprint(meta)
+    assert len({c.fingerprint(meta), c.fingerprint(meta, "aaaa"), c.fingerprint(meta, "bbbb")}) == 3

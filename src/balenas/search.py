@@ -88,8 +88,12 @@ class SearchConfig:
         d["weights"] = WeightOptConfig(**d.get("weights", {}))
         return SearchConfig(**d)
 
-    def fingerprint(self, data_meta: Mapping[str, Any]) -> str:
-        blob = json.dumps({"cfg": self.to_dict(), "data": data_meta}, sort_keys=True, default=str)
+    def fingerprint(self, data_meta: Mapping[str, Any], code: str = "") -> str:
+        """What a checkpoint must match to be resumed: this config, the data and (if given) the code hash."""
+        parts: dict[str, Any] = {"cfg": self.to_dict(), "data": data_meta}
+        if code:  # without a code hash the fingerprint is what it always was
+            parts["code"] = code
+        blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -129,9 +133,10 @@ def build_state(cfg: SearchConfig, space: SearchSpace, num_classes: int, in_chan
     return _State(network, dist, aopt, wopt, sched, [])
 
 
-def _checkpoint(state: _State, epoch: int, fingerprint: str) -> dict[str, Any]:
+def _checkpoint(state: _State, epoch: int, fingerprint: str, code: str = "") -> dict[str, Any]:
     return {
         "fingerprint": fingerprint,
+        "code": code,
         "epochs_done": epoch,
         "network": state.network.state_dict(),
         "dist": state.dist.state_dict(),
@@ -142,12 +147,22 @@ def _checkpoint(state: _State, epoch: int, fingerprint: str) -> dict[str, Any]:
     }
 
 
-def _try_resume(state: _State, path: Path | None, fingerprint: str) -> int:
+def _try_resume(state: _State, path: Path | None, fingerprint: str, code: str = "") -> int:
+    """Load ``path`` into ``state`` if it matches ``fingerprint``; the number of epochs it holds (else 0).
+
+    The checkpoint is read to the CPU and copied into ``state``'s tensors, so a run resumes on another
+    device than the one that wrote it.
+    """
     if path is None or not path.exists():
         return 0
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if ckpt.get("fingerprint") != fingerprint:
-        log.warning("checkpoint %s belongs to another configuration; starting afresh", path)
+        old_code = ckpt.get("code", "")
+        if code and old_code != code:
+            log.warning("checkpoint %s was written by other code (%s, now %s); starting afresh",
+                        path, old_code or "unknown", code)
+        else:
+            log.warning("checkpoint %s belongs to another configuration; starting afresh", path)
         return 0
     state.network.load_state_dict(ckpt["network"])
     state.dist.load_state_dict(ckpt["dist"])
@@ -226,8 +241,13 @@ def run_search(
     checkpoint: Path | None = None,
     on_epoch_end: EpochCallback | None = None,
     hessian_fn: Callable[[SearchConfig, _State, ImageSet, DataConfig], dict[str, float]] | None = None,
+    code: str = "",
 ) -> SearchResult:
-    """Search from scratch or from ``checkpoint``; returns the final distribution and history."""
+    """Search from scratch or from ``checkpoint``; returns the final distribution and history.
+
+    ``code`` (a hash of the package sources the search runs) enters the checkpoint's fingerprint, so a
+    checkpoint left by a killed run is not resumed after the code changed.
+    """
     start = time.time()
     space = get_space(cfg.space)
     w_half, a_half = search_split(data, cfg.seed)
@@ -235,8 +255,8 @@ def run_search(
     a_half = ImageSet(a_half.x.to(device), a_half.y.to(device), a_half.num_classes, a_half.meta)
     state = build_state(cfg, space, data.num_classes, data.in_channels, len(a_half), device)
     data_meta = {"n": len(data), "shape": list(data.x.shape), "data_cfg": asdict(data_cfg), **data.meta}
-    fingerprint = cfg.fingerprint(data_meta)
-    done = _try_resume(state, checkpoint, fingerprint)
+    fingerprint = cfg.fingerprint(data_meta, code)
+    done = _try_resume(state, checkpoint, fingerprint, code)
     for epoch in range(done, cfg.epochs):
         t0 = time.time()
         lr = state.sched.get_last_lr()[0]
@@ -258,7 +278,7 @@ def run_search(
             epoch + 1, cfg.epochs, row["train_acc"], row["valid_acc"], row["skip_count"], row["genotype"],
         )
         if checkpoint is not None:
-            torch_save(_checkpoint(state, epoch + 1, fingerprint), checkpoint)
+            torch_save(_checkpoint(state, epoch + 1, fingerprint, code), checkpoint)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, row)
     genotype = space.derive(state.dist.mean_alpha().cpu())

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from balenas.analysis.tracking import hessian_record
 from balenas.archdist import ArchDistribution
 from balenas.data import DataConfig, load_dataset
 from balenas.methods import METHODS
@@ -26,11 +27,13 @@ def search_stage(
     checkpoint: str | Path,
     threads: int = 1,
     device: str = "cpu",
+    code: str = "",
 ) -> SearchResult:
     """Run one search job and write arch.pt, genotype.json, history.csv, metrics.json atomically.
 
     The checkpoint lives outside the declared outputs so that a killed job resumes from it; it is
-    removed once every output is in place.
+    removed once every output is in place. ``code`` (the rule's source hash) is part of the checkpoint's
+    fingerprint: a checkpoint written by other code is not resumed.
     """
     set_threads(threads)
     dev = resolve_device(device)
@@ -40,18 +43,10 @@ def search_stage(
     log.info("search %s/%s/%s order %d seed %d on %s: %d examples %s", cfg.space, cfg.dataset, cfg.method,
              cfg.order, cfg.seed, dev, len(data), tuple(data.x.shape[1:]))
     ckpt = Path(checkpoint)
-    result = run_search(cfg, data, dcfg, dev, checkpoint=ckpt, hessian_fn=_hessian_hook())
+    result = run_search(cfg, data, dcfg, dev, checkpoint=ckpt, hessian_fn=hessian_record, code=code)
     write_search_outputs(result, cfg, dcfg, data.meta, outputs, dev)
     ckpt.unlink(missing_ok=True)
     return result
-
-
-def _hessian_hook() -> Any:
-    try:
-        from balenas.analysis.tracking import hessian_record
-    except ImportError:
-        return None
-    return hessian_record
 
 
 def write_search_outputs(
@@ -109,9 +104,13 @@ def write_search_outputs(
 
 
 def load_arch(path: str | Path) -> tuple[ArchDistribution, dict[str, Any]]:
-    """Rebuild the learned architecture distribution saved by :func:`search_stage`."""
+    """Rebuild the learned architecture distribution saved by :func:`search_stage`.
+
+    The global RNG is left as it was: the random initial values are overwritten by the saved state.
+    """
     blob = torch.load(path, map_location="cpu", weights_only=False)
     method = METHODS.get(blob["method"])
-    dist, _ = method.build(tuple(blob["shape"]), blob["method_settings"], blob["dataset_size"] or 1)
+    with torch.random.fork_rng(devices=[]):
+        dist = method.make_dist(tuple(blob["shape"]), blob["method_settings"], blob["dataset_size"] or 1)
     dist.load_state_dict(blob["state_dict"])
     return dist, blob
