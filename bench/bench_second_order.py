@@ -15,26 +15,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+import torch
+from _setup import add_size_args, paper_search_config, random_halves
+from torch import nn
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from balenas.archopt.gradients import ArchStepContext, get_estimator  # noqa: E402
-from balenas.archopt.unrolled import unrolled_hypergradient_exact  # noqa: E402
-from balenas.data import DataConfig, ImageSet, search_split  # noqa: E402
-from balenas.search import SearchConfig, build_state, run_epoch  # noqa: E402
-from balenas.spaces import get_space  # noqa: E402
-
-SETTINGS = {
-    "darts": {"lr": 3e-4, "betas": (0.5, 0.999), "weight_decay": 1e-3, "init_std": 1e-3},
-    "balenas": {"lr": 3e-4, "betas": (0.5, 0.999), "prior_precision": 1.0, "init_precision": 1.0,
-                "init_std": 1e-3, "mc_samples": 1, "form": "sqrt", "dataset_size": None},
-}
+from balenas.archopt.gradients import ArchStepContext, get_estimator
+from balenas.archopt.unrolled import unrolled_hypergradient_exact
+from balenas.data import ImageSet
+from balenas.search import build_state, run_epoch
+from balenas.spaces import get_space
 
 
 def time_arch_step(state, a_half: ImageSet, w_half: ImageSet, batch: int, order: int | str) -> float:
@@ -55,30 +46,17 @@ def time_arch_step(state, a_half: ImageSet, w_half: ImageSet, batch: int, order:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=1, help="search steps per timed epoch")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--channels", type=int, default=16)
-    ap.add_argument("--cells", type=int, default=5)
-    ap.add_argument("--size", type=int, default=32)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--method", choices=sorted(SETTINGS), default="darts")
+    add_size_args(ap, steps=1)
+    ap.add_argument("--method", choices=["darts", "balenas"], default="darts")
     ap.add_argument("--exact", action="store_true", help="also time the exact (autograd) hypergradient")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    n = 2 * args.batch * args.steps
-    gen = torch.Generator().manual_seed(0)
-    data = ImageSet(torch.randn(n, 3, args.size, args.size, generator=gen),
-                    torch.randint(10, (n,), generator=gen), 10)
-    dcfg = DataConfig("random", "digits", crop_padding=4, flip=True)
-    w_half, a_half = search_split(data, 0)
+    w_half, a_half, dcfg = random_halves(args)
     space = get_space("nb201")
     orders = (1, 2)
     states, cfgs = {}, {}
     for order in orders:
-        cfgs[order] = SearchConfig(space="nb201", dataset="random", method=args.method, seed=0,
-                                   method_settings=SETTINGS[args.method], order=order, epochs=10,
-                                   batch_size=args.batch, channels=args.channels, cells_per_stage=args.cells)
+        cfgs[order] = paper_search_config(args.method, order, args)
         states[order] = build_state(cfgs[order], space, 10, 3, len(a_half), torch.device("cpu"))
         run_epoch(cfgs[order], states[order], 0, w_half, a_half, dcfg)  # warm-up (and momentum buffers)
     step: dict[int, list[float]] = {o: [] for o in orders}
