@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from balenas.report.io import mean_std
+from balenas.report.io import mean_std, write_table
 
 
 def test_mean_std_uses_the_sample_std_and_says_n_a_for_one_value():
@@ -14,3 +14,17 @@ def test_mean_std_uses_the_sample_std_and_says_n_a_for_one_value():
     assert mean_std(pd.Series([2.0, np.nan]), digits=3) == "2.000 ± n/a"
     assert mean_std(pd.Series([np.nan])) == "n/a"
     assert mean_std(pd.Series([], dtype=float)) == "n/a"
+
+
+def test_write_table_keeps_full_precision_in_the_csv_and_shows_the_display_frame(tmp_path):
+    df = pd.DataFrame({"proxy": ["snip"], "rho": [0.123456789]})
+    shown = df.assign(rho=["0.123"])
+    csv, md, tex = tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex"
+    write_table(df, csv, md, tex, title="T", note="a note", display=shown)
+    assert pd.read_csv(csv)["rho"].iloc[0] == 0.123456789
+    text = md.read_text()
+    assert text.startswith("# T\n\n") and "| snip | 0.123 |" in text and "0.1234" not in text
+    assert text.rstrip().endswith("a note")
+    assert "0.123 " in tex.read_text() and "0.1234" not in tex.read_text()
+    write_table(df, csv, md)  # without a display frame both show df
+    assert "| snip | 0.123456789 |" in md.read_text()

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from balenas.report.proxy_correlation import PUBLISHED_METRIC, PUBLISHED_SPEARMAN, correlation_table
+from balenas.report.proxy_correlation import (
+    PUBLISHED_METRIC,
+    PUBLISHED_SPEARMAN,
+    correlation_table,
+    write_correlation_report,
+)
 
 
 def _scores(values: dict[str, list[float]]) -> pd.DataFrame:
@@ -67,3 +72,16 @@ def test_a_flipped_sign_is_far_from_the_published_value():
     assert table.loc["snip", "abs_diff"] > 1.0
     flag = table.loc["snip", "within_tolerance"]
     assert flag is not None and not flag
+
+
+def test_report_csv_keeps_full_precision_and_markdown_rounds(tmp_path):
+    rng = np.random.default_rng(2)
+    acc = rng.normal(size=50)
+    scores = _scores({"synflow": list(acc + rng.normal(size=50))})
+    csv, md = tmp_path / "t.csv", tmp_path / "t.md"
+    table = write_correlation_report(scores, {PUBLISHED_METRIC: acc}, "c10", csv, md, {}, note="extra")
+    written = pd.read_csv(csv)
+    assert written["spearman"].iloc[0] == pytest.approx(table["spearman"].iloc[0], abs=1e-15)
+    assert f"{table['spearman'].iloc[0]:.3f}" in md.read_text()
+    assert f"{table['spearman'].iloc[0]:.6f}" not in md.read_text()
+    assert md.read_text().rstrip().endswith("extra")

@@ -14,21 +14,26 @@ from balenas.runtime import atomic_path  # noqa: E402
 
 
 def write_table(df: pd.DataFrame, csv: str | Path, md: str | Path | None = None, tex: str | Path | None = None,
-                title: str | None = None, note: str | None = None) -> None:
-    """CSV always; Markdown and LaTeX when paths are given (atomic writes)."""
+                title: str | None = None, note: str | None = None, display: pd.DataFrame | None = None) -> None:
+    """CSV of ``df`` always; Markdown and LaTeX when paths are given (atomic writes).
+
+    ``display`` is what Markdown and LaTeX show instead of ``df`` (e.g. rounded), so the CSV keeps full
+    precision; by default they show ``df``.
+    """
     with atomic_path(csv) as tmp:
         df.to_csv(tmp, index=False)
+    shown = df if display is None else display
     if md is not None:
         text = ""
         if title:
             text += f"# {title}\n\n"
-        text += markdown_table(df) + "\n"
+        text += markdown_table(shown) + "\n"
         if note:
             text += f"\n{note}\n"
         with atomic_path(md) as tmp:
             tmp.write_text(text)
     if tex is not None:
-        body = df.to_latex(index=False, escape=True, na_rep="--")
+        body = shown.to_latex(index=False, escape=True, na_rep="--")
         with atomic_path(tex) as tmp:
             tmp.write_text(body)
 

@@ -154,9 +154,10 @@ def write_correlation_report(
     )
     if note:
         md_note += "\n\n" + note
-    write_table(_rounded(table), table_csv, table_md, title="Proxy correlation study", note=md_note)
-    # the CSV keeps full precision
-    write_table(table, table_csv)
+    # the CSV keeps full precision, the Markdown shows rounded values
+    write_table(
+        table, table_csv, table_md, title="Proxy correlation study", note=md_note, display=_rounded(table)
+    )
     metric = next(iter(accuracies))
     for proxy, (png, pdf) in figures.items():
         rows = table[(table["metric"] == metric) & (table["proxy"] == proxy)]

@@ -77,6 +77,5 @@ def write_selection_report(paths: Sequence[str | Path], csv: str | Path, md: str
         "`argmax_genotype`: the search's argmax of the mean, for TF rows. Benchmark accuracies of the "
         "selected architectures are in the benchmark tables (Table 2), not here."
     )
-    write_table(shown, csv, md, title="Selected architectures", note=note)
-    write_table(frame, csv)
+    write_table(frame, csv, md, title="Selected architectures", note=note, display=shown)
     return frame
