@@ -106,8 +106,12 @@ def test_validation_hessian_averages_batches_adds_decay_and_leaves_the_network_a
     plain = validation_hessian_spectrum(net, softmax_rows, alpha, batches, CRIT)
     decayed = validation_hessian_spectrum(net, softmax_rows, alpha, batches, CRIT, arch_weight_decay=wd)
     torch.testing.assert_close(decayed.eigenvalues, plain.eigenvalues + wd, rtol=0, atol=1e-10)
-    h_wd = architecture_hessian(validation_loss_fn(net, softmax_rows, batches[0], CRIT, wd), alpha)
+    # The shift by wd is the Hessian of the decayed loss L + wd/2 ||alpha||^2 (RobustDARTS), by autograd.
+    plain_loss = validation_loss_fn(net, softmax_rows, batches[0], CRIT)
+    h_wd = architecture_hessian(lambda a: plain_loss(a) + 0.5 * wd * (a * a).sum(), alpha)
     torch.testing.assert_close(h_wd, h0 + wd * torch.eye(30, dtype=DT), rtol=1e-9, atol=1e-12)
+    h0_wd = validation_loss_hessian(net, softmax_rows, alpha, batches[:1], CRIT, arch_weight_decay=wd)
+    torch.testing.assert_close(h0_wd, h_wd, rtol=1e-9, atol=1e-12)
 
     assert net.training
     assert all(p.grad is None for p in net.parameters())

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.func import functional_call
+
+from balenas.archopt.unrolled import stateless_loss
 
 log = logging.getLogger(__name__)
 
@@ -120,22 +121,16 @@ def validation_loss_fn(
     to_weights: ToWeights,
     batch: Batch,
     criterion: Criterion,
-    arch_weight_decay: float = 0.0,
 ) -> LossFn:
-    """alpha -> ``criterion(network(x, to_weights(alpha)), y) + wd/2 ||alpha||^2``; pure.
+    """alpha -> ``criterion(network(x, to_weights(alpha)), y)``; pure.
 
     Network parameters enter detached (only alpha is differentiated, which keeps the double-backward
     graph small) and buffers as clones (BN running statistics of the module stay untouched).
     """
-    x, y = batch
 
     def loss_fn(alpha: torch.Tensor) -> torch.Tensor:
-        state: dict[str, torch.Tensor] = {n: b.clone() for n, b in network.named_buffers()}
-        state.update({n: p.detach() for n, p in network.named_parameters()})
-        loss = criterion(functional_call(network, state, (x, to_weights(alpha))), y)
-        if arch_weight_decay:
-            loss = loss + 0.5 * arch_weight_decay * (alpha * alpha).sum()
-        return loss
+        params = {n: p.detach() for n, p in network.named_parameters()}
+        return stateless_loss(network, params, to_weights(alpha), batch, criterion)
 
     return loss_fn
 

@@ -213,6 +213,25 @@ def _virtual_step(
     return new, xi_eff
 
 
+def _unroll(
+    network: nn.Module,
+    ws: _Weights,
+    to_weights: ToWeights,
+    alpha: torch.Tensor,
+    train_batch: Batch,
+    criterion: Criterion,
+    rule: VirtualStepRule,
+) -> tuple[list[torch.Tensor], list[float]]:
+    """One virtual step at the current weights: (w' detached, per parameter; effective step lr * c)."""
+    with torch.enable_grad():
+        leaves = [w.detach().requires_grad_(True) for w in ws.values]
+        weights = to_weights(alpha.detach())
+        loss = stateless_loss(network, dict(zip(ws.names, leaves)), weights, train_batch, criterion)
+        grads = [g.detach() for g in _grads_or_zeros(loss, leaves)]
+    new, xi_eff = _virtual_step(ws, grads, rule)
+    return [t.detach() for t in new], xi_eff
+
+
 def virtual_sgd_step(
     network: nn.Module,
     to_weights: ToWeights,
@@ -223,15 +242,9 @@ def virtual_sgd_step(
     virtual_step: str = "darts",
 ) -> dict[str, torch.Tensor]:
     """The unrolled weights ``w'`` (name -> detached tensor) of one virtual optimizer step; pure."""
-    rule = VIRTUAL_STEPS.get(virtual_step)
     ws = _collect_weights(network, w_optimizer)
-    with torch.enable_grad():
-        leaves = [w.detach().requires_grad_(True) for w in ws.values]
-        weights = to_weights(alpha.detach())
-        loss = stateless_loss(network, dict(zip(ws.names, leaves)), weights, train_batch, criterion)
-        grads = _grads_or_zeros(loss, leaves)
-    new, _ = _virtual_step(ws, grads, rule)
-    return {n: t.detach() for n, t in zip(ws.names, new)}
+    new, _ = _unroll(network, ws, to_weights, alpha, train_batch, criterion, VIRTUAL_STEPS.get(virtual_step))
+    return dict(zip(ws.names, new))
 
 
 def finite_difference_mixed_hvp(
@@ -308,17 +321,11 @@ def unrolled_hypergradient(
     rule = VIRTUAL_STEPS.get(virtual_step)
     ws = _collect_weights(network, w_optimizer)
     a_const = alpha.detach()
+    # 1. dL_train/dw at w, and the virtual step w'.
+    unrolled, xi_eff = _unroll(network, ws, to_weights, a_const, train_batch, criterion, rule)
     with torch.enable_grad():
-        # 1. dL_train/dw at w, and the virtual step w'.
-        leaves = [w.detach().requires_grad_(True) for w in ws.values]
-        loss_train = stateless_loss(
-            network, dict(zip(ws.names, leaves)), to_weights(a_const), train_batch, criterion
-        )
-        g_train = _grads_or_zeros(loss_train, leaves)
-        del loss_train, leaves
-        unrolled, xi_eff = _virtual_step(ws, [g.detach() for g in g_train], rule)
         # 2. dL_val(w', alpha)/d alpha and v = dL_val(w', alpha)/dw'.
-        w_prime = [t.detach().requires_grad_(True) for t in unrolled]
+        w_prime = [t.requires_grad_(True) for t in unrolled]
         a = a_const.clone().requires_grad_(True)
         loss_val = stateless_loss(network, dict(zip(ws.names, w_prime)), to_weights(a), val_batch, criterion)
         grads = _grads_or_zeros(loss_val, [a, *w_prime])
