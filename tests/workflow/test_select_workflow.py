@@ -94,7 +94,7 @@ def test_unknown_proxy_fails_before_any_job(tmp_path):
 
 def test_correlation_study_is_scheduled_only_with_a_benchmark(tmp_path, nb201_groundtruth: Path):
     study = {"n_archs": 3, "dataset": "digits", "network": {"channels": 2, "cells_per_stage": 1},
-             "batch_size": 16, "proxies": ["synflow"]}
+             "batch_size": 16, "proxies": ["synflow", "snip"]}
     on = write_config(tmp_path, {**FAST, "proxy_correlation": study,
                                  "benchmarks": {"nb201": str(nb201_groundtruth)}}, "on.yaml")
     off = write_config(tmp_path, {**FAST, "proxy_correlation": study, "benchmarks": {"nb201": None}}, "off.yaml")
@@ -104,3 +104,11 @@ def test_correlation_study_is_scheduled_only_with_a_benchmark(tmp_path, nb201_gr
     assert job_counts(res_on.stdout)["proxy_correlation"] == 1
     assert "results/figures/proxy_correlation_synflow.png" in res_on.stdout
     assert "proxy_correlation" not in job_counts(res_off.stdout)
+    # and the rule runs: one figure pair per proxy, one table row per proxy
+    run = snakemake(tmp_path, "--cores", "1", "results/tables/proxy_correlation.csv", "--configfile", str(on))
+    assert run.returncode == 0, run.stderr[-3000:]
+    for proxy in ("synflow", "snip"):
+        for ext in ("png", "pdf"):
+            assert (tmp_path / f"results/figures/proxy_correlation_{proxy}.{ext}").stat().st_size > 1000
+    table = pd.read_csv(tmp_path / "results/tables/proxy_correlation.csv")
+    assert sorted(table["proxy"]) == ["snip", "synflow"] and (table["n"] == 3).all()

@@ -443,11 +443,18 @@ def correlation_outputs():
         "metrics": f"{RESULTS}/proxy_correlation/{dataset}/metrics.json",
         "table_csv": f"{RESULTS}/tables/proxy_correlation.csv",
         "table_md": f"{RESULTS}/tables/proxy_correlation.md",
-        "figures": [
+        "figures": [f for pair in correlation_figures().values() for f in pair],
+    }
+
+
+def correlation_figures():
+    """proxy -> (png, pdf) of its scatter figure."""
+    return {
+        proxy: tuple(
             f"{RESULTS}/figures/proxy_correlation_{proxy}.{ext}"
-            for proxy in correlation_params()["proxies"]
             for ext in ("png", "pdf")
-        ],
+        )
+        for proxy in correlation_params()["proxies"]
     }
 
 

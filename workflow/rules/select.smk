@@ -138,6 +138,7 @@ if correlation_enabled():
             gpu=GPU,
         params:
             study=correlation_params(),
+            figures=correlation_figures(),
             data=correlation_data_params(),
             device=config["device"],
             checkpoint=f"{config['paths']['checkpoints']}/proxy_correlation/scores.json",
