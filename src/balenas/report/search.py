@@ -9,20 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from balenas.methods import METHODS
 from balenas.report.curves import curve_figure
 from balenas.report.dynamics import write_dynamics_figures
 from balenas.report.io import mean_std, save_figure, write_table
+from balenas.report.labels import RUN_KEYS, method_label, order_name
 from balenas.spaces import SPACES, get_space
-
-RUN_KEYS = ["space", "dataset", "method", "order", "seed"]
 
 
 def run_label(method: str, order: int) -> str:
     """``DARTS (1st)``, ``BaLeNAS (2nd)``: the paper's row names."""
-    suffix = {1: "1st", 2: "2nd"}.get(int(order), f"order {order}")
-    label = METHODS.get(method).label if method in METHODS else method
-    return f"{label} ({suffix})"
+    return f"{method_label(method)} ({order_name(order)})"
 
 
 def load_runs(metrics_files: Sequence[str | Path], history_files: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -31,8 +27,7 @@ def load_runs(metrics_files: Sequence[str | Path], history_files: Sequence[str |
     for mfile, hfile in zip(metrics_files, history_files, strict=True):
         m = json.loads(Path(mfile).read_text())
         c = m["config"]
-        key = {"space": c["space"], "dataset": c["dataset"], "method": c["method"], "order": c["order"],
-               "seed": c["seed"]}
+        key = {k: c[k] for k in RUN_KEYS}
         final = m.get("final_epoch", {})
         h = pd.read_csv(hfile)
         tracked = h["hessian_max_eig"].dropna() if "hessian_max_eig" in h else pd.Series(dtype=float)
@@ -90,7 +85,8 @@ def write_search_report(metrics_files: Sequence[str | Path], history_files: Sequ
     out: dict[str, Path] = {}
     write_table(summary_table(runs), tables_dir / "search_summary.csv", tables_dir / "search_summary.md",
                 tables_dir / "search_summary.tex", title="Search summary (supernet, final epoch)",
-                note="mean ± std over seeds (sample std; n/a for one seed); accuracies are the supernet's on the search data.")
+                note="mean ± std over seeds (sample std; n/a for one seed); accuracies are the supernet's on "
+                     "the search data.")
     write_table(genotype_table(runs), tables_dir / "search_genotypes.csv", tables_dir / "search_genotypes.md",
                 title="Derived genotypes (argmax of the mean) per run")
     out["summary"] = tables_dir / "search_summary.csv"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from balenas.methods import METHODS
 from balenas.report.io import write_table
+from balenas.report.labels import method_label, order_name
 
 KEY_COLUMNS: tuple[str, ...] = ("space", "dataset", "method", "order", "selector", "proxy", "k", "seed")
 COLUMNS: tuple[str, ...] = (
@@ -30,13 +30,19 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+ZERO_COST_LABEL = "Zero-cost NAS"
+
+
+def tf_label(method: str) -> str:
+    """``BaLeNAS-TF``, ``DARTS-TF``: a method's label with the TF selection."""
+    return f"{method_label(method)}-TF"
+
+
 def row_label(method: str, order: int | None, selector: str) -> str:
     """``BaLeNAS-TF (1st)``, ``DARTS-TF (1st)``, ``Zero-cost NAS``: how the table names a row."""
     if selector == "uniform":
-        return "Zero-cost NAS"
-    suffix = {1: "1st", 2: "2nd"}.get(int(order), f"order {order}") if order is not None else ""
-    label = METHODS.get(method).label if method in METHODS else method
-    return f"{label}-TF ({suffix})" if suffix else f"{label}-TF"
+        return ZERO_COST_LABEL
+    return f"{tf_label(method)} ({order_name(order)})" if order is not None else tf_label(method)
 
 
 def load_selections(paths: Sequence[str | Path]) -> pd.DataFrame:

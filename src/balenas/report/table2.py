@@ -19,15 +19,16 @@ Zero-cost NAS and BaLeNAS-TF (DARTS with TF selection) are shown too and labelle
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from balenas.report.io import TEX_PM, latex_table, markdown_table, write_table, write_text
+from balenas.report.labels import order_name
+from balenas.report.selection import ZERO_COST_LABEL, tf_label
 from balenas.report.table1 import METRIC_LABELS, METRICS
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,17 @@ SELECTION_COLUMNS: tuple[str, ...] = (
     "score",
     "n_distinct",
 )
-_ORDER_SUFFIX: Mapping[int, str] = MappingProxyType({1: "1st", 2: "2nd"})
 IN_PAPER = ("zero_cost", "balenas")
 DEFAULT_SEED_DDOF = 1
 
 
 def row_label(method: str, order: object) -> str:
-    """``Zero-cost NAS``, ``BaLeNAS-TF (1st)``, ``DARTS-TF (1st) [not in the paper]``."""
+    """``Zero-cost NAS``, ``BaLeNAS-TF (1st)``, ``DARTS-TF (1st) [not in the paper]`` (the selection
+    report's names, :mod:`balenas.report.selection`, marked where the paper has no such row)."""
     if method == "zero_cost":
-        return "Zero-cost NAS"
-    suffix = _ORDER_SUFFIX.get(int(order), f"order {order}") if _has_order(order) else "?"
-    name = {"balenas": "BaLeNAS-TF", "darts": "DARTS-TF"}.get(method, f"{method}-TF")
-    return f"{name} ({suffix})" + ("" if method in IN_PAPER else " [not in the paper]")
+        return ZERO_COST_LABEL
+    suffix = order_name(order) if _has_order(order) else "?"
+    return f"{tf_label(method)} ({suffix})" + ("" if method in IN_PAPER else " [not in the paper]")
 
 
 def _has_order(order: object) -> bool:

@@ -33,12 +33,12 @@ from balenas.benchmarks import (
     load_nb201_table,
     write_compact_table,
 )
+from balenas.report.labels import RUN_KEYS
 from balenas.runtime import atomic_path, environment_info, write_json
 
 log = logging.getLogger(__name__)
 
 METRICS: tuple[str, ...] = tuple(TABLE1_METRICS)
-RUN_KEYS: tuple[str, ...] = ("space", "dataset", "method", "order", "seed")
 SELECTION_KEYS: tuple[str, ...] = (
     "space",
     "dataset",
@@ -52,7 +52,6 @@ SELECTION_KEYS: tuple[str, ...] = (
     "score",
     "n_distinct",
 )
-ORDER_NAMES = {1: "1st", 2: "2nd"}
 
 
 # --- conversion ----------------------------------------------------------------------------------

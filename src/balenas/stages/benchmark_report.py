@@ -18,9 +18,10 @@ from balenas.benchmarks.settings import Table1Choice
 from balenas.methods import METHODS
 from balenas.report.benchmark_curves import CURVE_METRICS, curve_figure, curve_stats
 from balenas.report.io import save_figure, write_table
-from balenas.report.table1 import METRICS, Table1, build_table1, reference_rows, write_table1
+from balenas.report.labels import ORDER_NAMES, RUN_KEYS
+from balenas.report.table1 import METRICS, ROW_OF_RUN, Table1, build_table1, reference_rows, write_table1
 from balenas.report.table2 import build_table2, write_table2
-from balenas.stages.benchmark import ORDER_NAMES, RUN_KEYS, SELECTION_KEYS, benchmark_record
+from balenas.stages.benchmark import SELECTION_KEYS, benchmark_record
 
 log = logging.getLogger(__name__)
 
@@ -102,15 +103,7 @@ def table1_lookups(runs: pd.DataFrame, sel: pd.DataFrame, choice: Table1Choice) 
 def _run_rows(tidy: pd.DataFrame) -> dict[str, int]:
     """Number of runs behind each Table-1 row in ``tidy`` (:func:`table1_lookups`; with lookups on or off)."""
     counts = tidy.drop_duplicates(["method", "order", "seed"]).groupby(["method", "order"]).size()
-    keys = {
-        ("darts", "1st"): "darts_1st",
-        ("darts", "2nd"): "darts_2nd",
-        ("balenas", "1st"): "balenas_1st",
-        ("balenas", "2nd"): "balenas_2nd",
-        ("balenas_tf", ""): "balenas_tf",
-        ("zero_cost", ""): "zero_cost",
-    }
-    return {keys[k]: int(n) for k, n in counts.items()}
+    return {ROW_OF_RUN[k]: int(n) for k, n in counts.items()}
 
 
 def row_status(configured: Mapping[str, Any], choice: Table1Choice) -> dict[str, str]:
