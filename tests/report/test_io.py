@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from balenas.report.io import mean_std, write_table
+from balenas.report.io import TEX_PM, format_mean_std, mean_std, write_table
 
 
 def test_mean_std_uses_the_sample_std_and_says_n_a_for_one_value():
@@ -14,6 +14,12 @@ def test_mean_std_uses_the_sample_std_and_says_n_a_for_one_value():
     assert mean_std(pd.Series([2.0, np.nan]), digits=3) == "2.000 ± n/a"
     assert mean_std(pd.Series([np.nan])) == "n/a"
     assert mean_std(pd.Series([], dtype=float)) == "n/a"
+
+
+def test_format_mean_std_per_style():
+    assert format_mean_std(93.5, 0.7071) == "93.50 ± 0.71"
+    assert format_mean_std(93.5, np.nan, "tex") == f"93.50{TEX_PM}n/a"
+    assert format_mean_std(0.1234, 0.01, digits=3) == "0.123 ± 0.010"
 
 
 def test_write_table_keeps_full_precision_in_the_csv_and_shows_the_display_frame(tmp_path):

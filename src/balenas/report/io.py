@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from balenas.runtime import atomic_path  # noqa: E402
@@ -63,6 +66,8 @@ _TEX_ESCAPES = {
     "±": r"$\pm$",
 }
 TEX_PM = r" $\pm$ "
+#: The ``±`` of a mean-and-spread cell per output style.
+PM: Mapping[str, str] = MappingProxyType({"md": " ± ", "tex": TEX_PM})
 
 
 def tex_escape(text: str) -> str:
@@ -110,11 +115,17 @@ def save_figure(fig: plt.Figure, png: str | Path, pdf: str | Path | None = None)
     plt.close(fig)
 
 
+def format_mean_std(mean: float, std: float, style: str = "md", digits: int = 2) -> str:
+    """``mean ± std``; ``mean ± n/a`` where the std is NaN (one seed: no sample std)."""
+    spread = "n/a" if np.isnan(std) else f"{std:.{digits}f}"
+    return f"{mean:.{digits}f}{PM[style]}{spread}"
+
+
 def mean_std(values: pd.Series, digits: int = 2) -> str:
     """``mean ± std`` over seeds (sample std, ddof=1); ``mean ± n/a`` for one seed, as Tables 1 and 2 print
     it; ``n/a`` when empty."""
     v = values.dropna()
     if v.empty:
         return "n/a"
-    std = f"{float(v.std(ddof=1)):.{digits}f}" if len(v) > 1 else "n/a"
-    return f"{v.mean():.{digits}f} ± {std}"
+    std = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
+    return format_mean_std(float(v.mean()), std, digits=digits)

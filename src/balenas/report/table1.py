@@ -54,7 +54,7 @@ from balenas.benchmarks.nb201 import (
     IncompleteColumnError,
     NB201Table,
 )
-from balenas.report.io import TEX_PM, latex_table, markdown_table, write_table, write_text
+from balenas.report.io import PM, format_mean_std, latex_table, markdown_table, write_table, write_text
 from balenas.report.paper_numbers import PAPER_CITATION, PAPER_TABLE1, QuotedCell
 
 log = logging.getLogger(__name__)
@@ -426,23 +426,24 @@ def build_table1(
 
 
 # --- formatting ----------------------------------------------------------------------------------
-PM = {"md": " ± ", "tex": TEX_PM}
+def format_over_seeds(mean: float, std: float, n: int, n_runs: int, style: str = "md") -> str:
+    """A cell over ``n_runs`` seeds of which ``n`` have a value: ``mean ± std``, ``(n/n_runs)`` when some
+    seeds have none, ``missing (0/n_runs tabulated)`` when none has (Tables 1 and 2)."""
+    if np.isnan(mean):
+        return f"missing (0/{n_runs} tabulated)" if n_runs else "missing"
+    text = format_mean_std(mean, std, style)
+    return text + (f" ({n}/{n_runs})" if n < n_runs else "")
 
 
 def _fmt_summary(cell: pd.Series, style: str) -> str:
     if cell["status"] != "ok":
         return str(cell["status"])
-    if np.isnan(cell["mean"]):
-        if cell["row"] == "random":
-            return "n/a (partial column)"
-        return f"missing (0/{cell['n_runs']} tabulated)" if cell["n_runs"] else "missing"
-    text = f"{cell['mean']:.2f}"
-    if cell["row"] == "optimal":
-        return text + ("*" if cell["note"] else "")
-    text += f"{PM[style]}{cell['std']:.2f}" if not np.isnan(cell["std"]) else f"{PM[style]}n/a"
-    if cell["row"] != "random" and cell["n"] < cell["n_runs"]:
-        text += f" ({cell['n']}/{cell['n_runs']})"
-    return text
+    if cell["row"] == "random" and np.isnan(cell["mean"]):
+        return "n/a (partial column)"
+    if cell["row"] == "optimal" and not np.isnan(cell["mean"]):
+        return f"{cell['mean']:.2f}" + ("*" if cell["note"] else "")
+    # the random baseline has n_runs = 0: no (n/n_runs) count
+    return format_over_seeds(cell["mean"], cell["std"], int(cell["n"]), int(cell["n_runs"]), style)
 
 
 def _fmt_value(value: float) -> str:

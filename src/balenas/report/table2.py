@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from balenas.report.io import TEX_PM, latex_table, markdown_table, write_table, write_text
+from balenas.report.io import latex_table, markdown_table, write_table, write_text
 from balenas.report.labels import order_name
 from balenas.report.selection import ZERO_COST_LABEL, tf_label
-from balenas.report.table1 import METRIC_LABELS, METRICS
+from balenas.report.table1 import METRIC_LABELS, METRICS, format_over_seeds
 
 log = logging.getLogger(__name__)
 
@@ -143,17 +143,10 @@ def build_table2(
 
 
 # --- formatting ----------------------------------------------------------------------------------
-PM = {"md": " ± ", "tex": TEX_PM}
-
-
 def _fmt(cell: pd.Series | None, style: str) -> str:
     if cell is None:
         return "not run"
-    if np.isnan(cell["mean"]):
-        return f"missing (0/{cell['n_runs']} tabulated)"
-    std = f"{cell['std']:.2f}" if not np.isnan(cell["std"]) else "n/a"
-    text = f"{cell['mean']:.2f}{PM[style]}{std}"
-    return text + (f" ({cell['n']}/{cell['n_runs']})" if cell["n"] < cell["n_runs"] else "")
+    return format_over_seeds(cell["mean"], cell["std"], int(cell["n"]), int(cell["n_runs"]), style)
 
 
 def accuracy_grid(table: Table2, metric: str, style: str = "md") -> pd.DataFrame:
