@@ -280,20 +280,7 @@ def _run_cells(row: RowSpec, runs: pd.DataFrame, status: str, ddof: int) -> list
 
 def _reference_cells(row: RowSpec, reference: pd.DataFrame | None) -> list[dict[str, object]]:
     if reference is None:
-        return [
-            dict(
-                row=row.key,
-                label=row.label,
-                status="not computed (no benchmark table)",
-                metric=m,
-                mean=np.nan,
-                std=np.nan,
-                n=0,
-                n_runs=0,
-                note="",
-            )
-            for m in METRICS
-        ]
+        return _empty_cells(row, "not computed (no benchmark table)")
     ref = reference[reference["row"] == row.key].set_index("metric")
     return [
         dict(
