@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from balenas.proxies import ranking
-from balenas.proxies.correlation import proxy_correlations
+from balenas.proxies.correlation import CORRELATION_COLUMNS, proxy_correlations
 from balenas.report.io import save_figure, write_table
 
 #: The metric the published values refer to. zero-cost-nas scores NB201 on CIFAR-10 and reads, for each
@@ -46,16 +46,11 @@ PUBLISHED_SPEARMAN: Mapping[str, float] = MappingProxyType(
 )
 TOLERANCE = 0.05
 
+#: The correlation table: which data and metric, the columns of ``proxy_correlations``, the comparison.
 TABLE_COLUMNS: tuple[str, ...] = (
     "dataset",
     "metric",
-    "proxy",
-    "n",
-    "n_nan",
-    "spearman",
-    "spearman_p",
-    "kendall",
-    "kendall_p",
+    *CORRELATION_COLUMNS,
     "published_spearman",
     "abs_diff",
     "within_tolerance",
