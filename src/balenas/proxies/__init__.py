@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from balenas.proxies import ranking
-from balenas.proxies._common import LossFn
+from balenas.proxies._common import LossFn, device_of
 from balenas.proxies.activation import jacob_cov, naswot
 from balenas.proxies.gradient import fisher, grad_norm, grasp, snip
 from balenas.proxies.synflow import synflow
@@ -56,7 +56,7 @@ def compute_proxy(
 ) -> float:
     """Raw score of proxy ``name`` (unknown names raise ``KeyError`` listing the valid ones)."""
     fn = PROXIES.get(name)
-    device = next((p.device for p in net.parameters()), torch.device("cpu"))
+    device = device_of(net)
     cuda = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
