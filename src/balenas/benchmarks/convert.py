@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import bz2
 import hashlib
-import json
 import logging
 import pickle
 import re
@@ -57,7 +56,7 @@ from balenas.benchmarks.nb201 import (
     to_compact_csv_text,
 )
 from balenas.registry import Registry
-from balenas.runtime import atomic_path, sha256_file
+from balenas.runtime import atomic_path, sha256_file, write_json
 from balenas.spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -457,14 +456,9 @@ def write_compact_table(result: ConversionResult, out: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     text = to_compact_csv_text(result.table.frame)
     meta = result.provenance()
-    _atomic_write(out, text)
-    _atomic_write(
-        out.with_name(out.name + ".provenance.json"), json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    )
+    with atomic_path(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    write_json(out.with_name(out.name + ".provenance.json"), meta)
     log.info("wrote %s (%d rows, sha256 %s)", out, len(result.table), meta["table_sha256"])
     return out
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
