@@ -167,7 +167,6 @@ def score_candidates(
     num_classes: int,
     seed: int,
     device: torch.device | str = "cpu",
-    space: SearchSpace | None = None,
 ) -> pd.DataFrame:
     """One row per distinct candidate: its raw ``score`` and its ``rank`` (0 = best) under ``proxy``.
 
