@@ -13,7 +13,6 @@ from balenas.report.paper_numbers import PAPER_TABLE1, QuotedCell
 from balenas.report.table1 import (
     METRICS,
     ROWS,
-    benchmark_lookups,
     best_grid,
     build_table1,
     reference_rows,
@@ -27,7 +26,6 @@ from balenas.report.table1 import (
 SHARED_CSV = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nb201" / "nb201_groundtruth.csv"
 )
-ALL_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
 
 
 def runs_frame(method: str, order: object, per_seed: dict[int, dict[str, float]]) -> pd.DataFrame:
@@ -197,20 +195,3 @@ def test_reference_rows_from_the_benchmark(nb201: NB201Table) -> None:
     ]
     assert optimal == [91.61, 94.37, 73.51, 47.31]
     assert "tabulated rows" in ref.at[("optimal", "imagenet16_valid"), "note"]
-
-
-def test_all_skip_darts_end_to_end(nb201: NB201Table) -> None:
-    runs = pd.DataFrame({"method": "darts", "order": "2nd", "seed": [0, 1], "arch": [ALL_SKIP, ALL_SKIP]})
-    table = build_table1(
-        benchmark_lookups(runs, nb201), reference=reference_rows(nb201), benchmark_sha256=nb201.sha256
-    )
-    grid = summary_grid(table).set_index("Method")
-    assert grid.at["DARTS (2nd)", "CIFAR-10 test"] == "54.30 ± 0.00"
-    assert grid.at["DARTS (2nd)", "CIFAR-10 valid"] == "39.77 ± 0.00"
-    assert (
-        grid.at["DARTS (2nd)", "CIFAR-100 valid"] == "missing (0/2 tabulated)"
-    )  # idx 1835 not in the partial column
-    assert grid.at["Random baseline", "CIFAR-10 test"] == "87.06 ± 12.94"
-    assert grid.at["Random baseline", "CIFAR-100 valid"] == "n/a (partial column)"
-    assert grid.at["optimal", "CIFAR-100 valid"] == "73.49*"
-    assert nb201.sha256 in to_markdown(table) and nb201.sha256 in to_latex(table)

@@ -261,12 +261,15 @@ def test_report_with_lookups_fills_tables_and_figure(
     assert t1.at["BaLeNAS (1st)", "CIFAR-10 valid"] == "91.61 ± 0.00"
     assert t1.at["BaLeNAS-TF", "CIFAR-10 valid"] == "91.61 ± 0.00"
     assert t1.at["Zero-cost NAS", "CIFAR-10 test"] == "93.91 ± 0.00"  # ResNet cell (README: 93.91)
+    assert t1.at["DARTS (1st)", "CIFAR-100 valid"] == "missing (0/2 tabulated)"  # 1835: not in the partial column
+    assert t1.at["Random baseline", "CIFAR-100 valid"] == "n/a (partial column)"
     second = (
         "not run (order 2 not in orders)" if "2" in GRADIENTS else "not implemented (second-order gradient)"
     )
     assert t1.at["DARTS (2nd)", "CIFAR-10 test"] == second
     assert "benchmark lookups are off" not in md
     assert load_nb201_table(nb201_groundtruth).sha256 in md
+    assert load_nb201_table(nb201_groundtruth).sha256 in Path(outputs["table1_tex"]).read_text()
     t2 = grid(Path(outputs["table2_md"]).read_text(), "## CIFAR-10 test accuracy (%)")
     assert t2.values.tolist() == [
         ["Zero-cost NAS", "synflow", "93.91 ± 0.00", "not run", "2"],

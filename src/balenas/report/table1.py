@@ -13,8 +13,8 @@ One row per (search run, metric)::
     value   float  accuracy in percent; NaN when the benchmark does not hold it (never 0)
     arch    str    optional: the NAS-Bench-201 string of the run's architecture
 
-:func:`benchmark_lookups` builds this frame from one genotype per run and an
-:class:`~balenas.benchmarks.nb201.NB201Table`; a value the table does not hold comes out as NaN.
+:func:`balenas.stages.benchmark_report.table1_lookups` builds this frame from the lookup records of
+:mod:`balenas.stages.benchmark`; a value the benchmark table does not hold comes out as NaN.
 
 Output
 ------
@@ -175,31 +175,6 @@ def normalise_lookups(lookups: pd.DataFrame) -> pd.DataFrame:
             f"duplicate (method, order, seed, metric) rows: {out.loc[dups, ['row', 'seed', 'metric']].values.tolist()[:5]}"
         )
     return out.reset_index(drop=True)
-
-
-def benchmark_lookups(runs: pd.DataFrame, table: NB201Table) -> pd.DataFrame:
-    """Tidy lookups for runs ``(method, order, seed, arch)``: the six Table-1 metrics of each run's arch.
-
-    A value the table does not hold is NaN (see :meth:`NB201Table.lookup`), never a substitute.
-    """
-    frames = []
-    for run in runs.itertuples(index=False):
-        found = table.lookup([run.arch], TABLE1_METRICS.values())
-        frames.append(
-            pd.DataFrame(
-                {
-                    "method": run.method,
-                    "order": getattr(run, "order", ""),
-                    "seed": run.seed,
-                    "metric": list(METRICS),
-                    "value": found["value"].to_numpy(),
-                    "arch": run.arch,
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame(columns=list(LOOKUP_COLUMNS))
-    return pd.concat(frames, ignore_index=True)
 
 
 # --- reference rows ------------------------------------------------------------------------------
