@@ -7,8 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgb
 
-from balenas.report.benchmark_curves import curve_figure, curve_stats
+from balenas.report.benchmark_curves import CURVE_METRICS, curve_figure, curve_stats
 from balenas.report.table2 import (
     accuracy_grid,
     build_table2,
@@ -127,3 +131,28 @@ def test_curve_stats_and_figure() -> None:
     fig = curve_figure(epochs, "t", {"cifar10_valid": (83.69, 91.61)})
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "DARTS (1st) (n=2 seeds)" in labels and "optimal" in labels
+def test_curve_band_takes_its_line_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines and fills draw from separate colour cycles; a line coloured otherwise (e.g. by a style) must
+    still get a band of its own colour."""
+    real_plot = Axes.plot
+
+    def plot_with_other_colours(ax, *args, **kwargs):
+        return real_plot(ax, *args, **{"color": f"C{len(ax.lines) + 5}", **kwargs})
+
+    monkeypatch.setattr(Axes, "plot", plot_with_other_colours)
+    epochs = pd.DataFrame(
+        {
+            "method": ["darts", "darts", "balenas", "balenas"],
+            "order": [1] * 4,
+            "seed": [0, 1, 0, 1],
+            "epoch": [1, 1, 1, 1],
+            **{m: [80.0, 84.0, 70.0, 71.0] for m in CURVE_METRICS},
+        }
+    )
+    fig = curve_figure(epochs, "t")
+    ax = fig.axes[0]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == len(ax.lines) == 2
+    for line, band in zip(ax.lines, bands):
+        assert to_rgb(band.get_facecolor()[0]) == to_rgb(line.get_color())
+    plt.close(fig)

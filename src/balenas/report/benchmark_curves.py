@@ -58,8 +58,8 @@ def curve_figure(
         for label, g in s.groupby("label", sort=True):
             if g["n"].sum() == 0:
                 continue
-            ax.plot(g["epoch"], g["mean"], marker="o", ms=3, label=f"{label} (n={seeds[label]} seeds)")
-            ax.fill_between(g["epoch"], g["min"], g["max"], alpha=0.2)
+            (line,) = ax.plot(g["epoch"], g["mean"], marker="o", ms=3, label=f"{label} (n={seeds[label]} seeds)")
+            ax.fill_between(g["epoch"], g["min"], g["max"], alpha=0.2, color=line.get_color())
         if reference and metric in reference:
             mean, best = reference[metric]
             if np.isfinite(mean):
