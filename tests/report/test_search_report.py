@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from balenas.report.dynamics import hessian_figure, skip_figure
-from balenas.report.search import load_runs, summary_table, write_search_report
+from balenas.report.search import load_runs, search_report_paths, summary_table, write_search_report
 
 EPOCHS = 4
 
@@ -93,6 +93,11 @@ def test_report_writes_figures_2_and_3_and_the_summary(tmp_path, hessian_every):
             f = tmp_path / "figures" / f"{stem}_nb201_digits.{ext}"
             assert f.stat().st_size > 1000, f
         assert out[f"{stem}_nb201_digits"] == tmp_path / "figures" / f"{stem}_nb201_digits.png"
+    # exactly the files the report rule declares (search_report_paths), nothing more or less
+    written = sorted(p for d in ("tables", "figures") for p in (tmp_path / d).iterdir())
+    declared = search_report_paths(tmp_path / "tables", tmp_path / "figures", [("nb201", "digits")])
+    assert written == sorted(declared) and len(declared) == len(set(declared))
+    assert declared[0].parent.name == "tables" and declared[-1].parent.name == "figures"
     summary = pd.read_csv(tmp_path / "tables" / "search_summary.csv")
     assert len(summary) == 4
     if hessian_every:

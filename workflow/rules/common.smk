@@ -128,25 +128,13 @@ def space_dataset_pairs():
 
 
 def report_outputs():
-    tables = expand(
-        f"{RESULTS}/tables/{{name}}.{{ext}}",
-        name=["search_summary"],
-        ext=["csv", "md", "tex"],
-    ) + expand(f"{RESULTS}/tables/search_genotypes.{{ext}}", ext=["csv", "md"])
-    figures = [
-        f"{RESULTS}/figures/search_curves_{space}_{dataset}_{col}.{ext}"
-        for space, dataset in space_dataset_pairs()
-        for col in ("valid_acc", "train_acc")
-        for ext in ("png", "pdf")
-    ]
-    # Figures 2 and 3 (balenas.report.dynamics): skip connections, Hessian dominant eigenvalue.
-    figures += [
-        f"{RESULTS}/figures/{stem}_{space}_{dataset}.{ext}"
-        for space, dataset in space_dataset_pairs()
-        for stem in ("fig2_skip_connections", "fig3_hessian_eigenvalue")
-        for ext in ("png", "pdf")
-    ]
-    return tables + figures
+    """The search report's files (tables, curves, Figures 2 and 3), named by the package."""
+    from balenas.report.search import search_report_paths
+
+    paths = search_report_paths(
+        f"{RESULTS}/tables", f"{RESULTS}/figures", space_dataset_pairs()
+    )
+    return [str(p) for p in paths]
 
 
 # Every rules file appends the files its final rule writes; ``rule all`` asks for all of them.

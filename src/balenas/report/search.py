@@ -4,13 +4,13 @@ paper's Figures 2 and 3 (skip connections and Hessian dominant eigenvalue, :mod:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from balenas.report.curves import curve_figure
-from balenas.report.dynamics import write_dynamics_figures
+from balenas.report.dynamics import figure_paths, write_dynamics_figures
 from balenas.report.io import mean_std, save_figure, write_table
 from balenas.report.labels import RUN_KEYS, method_label, order_name
 from balenas.spaces import SPACES, get_space
@@ -77,6 +77,29 @@ def genotype_table(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.sort_values(["space", "dataset", "label", "seed"])[cols].rename(columns={"label": "method"})
 
 
+CURVES: tuple[tuple[str, str], ...] = (
+    ("valid_acc", "supernet valid acc (%)"),
+    ("train_acc", "supernet train acc (%)"),
+)
+TABLES: dict[str, tuple[str, ...]] = {"search_summary": ("csv", "md", "tex"), "search_genotypes": ("csv", "md")}
+
+
+def curve_paths(figures_dir: str | Path, space: str, dataset: str, column: str) -> tuple[Path, Path]:
+    stem = Path(figures_dir) / f"search_curves_{space}_{dataset}_{column}"
+    return stem.with_suffix(".png"), stem.with_suffix(".pdf")
+
+
+def search_report_paths(tables_dir: str | Path, figures_dir: str | Path,
+                        pairs: Iterable[tuple[str, str]]) -> list[Path]:
+    """Every file :func:`write_search_report` writes for runs of these (space, dataset) pairs: tables
+    first, figures last (the ``report`` rule's outputs)."""
+    out = [Path(tables_dir) / f"{name}.{ext}" for name, exts in TABLES.items() for ext in exts]
+    for space, dataset in pairs:
+        out += [p for col, _ in CURVES for p in curve_paths(figures_dir, space, dataset, col)]
+        out += [p for pair in figure_paths(figures_dir, space, dataset).values() for p in pair]
+    return out
+
+
 def write_search_report(metrics_files: Sequence[str | Path], history_files: Sequence[str | Path],
                         tables_dir: str | Path, figures_dir: str | Path) -> dict[str, Path]:
     """Summary and genotype tables, accuracy curves and Figures 2-3; returns what was written."""
@@ -93,9 +116,8 @@ def write_search_report(metrics_files: Sequence[str | Path], history_files: Sequ
     sizes = {s: get_space(s).num_edges for s in hist["space"].unique() if s in SPACES} if not hist.empty else {}
     out.update(write_dynamics_figures(hist, runs, figures_dir, sizes))
     for (space, dataset), h in hist.groupby(["space", "dataset"]):
-        stem = f"search_curves_{space}_{dataset}"
-        for col, ylabel in (("valid_acc", "supernet valid acc (%)"), ("train_acc", "supernet train acc (%)")):
-            f = curve_figure(h, col, ylabel, f"{space} / {dataset}: {ylabel}")
-            save_figure(f, figures_dir / f"{stem}_{col}.png", figures_dir / f"{stem}_{col}.pdf")
-            out[f"{stem}_{col}"] = figures_dir / f"{stem}_{col}.png"
+        for col, ylabel in CURVES:
+            png, pdf = curve_paths(figures_dir, space, dataset, col)
+            save_figure(curve_figure(h, col, ylabel, f"{space} / {dataset}: {ylabel}"), png, pdf)
+            out[png.stem] = png
     return out
