@@ -17,6 +17,7 @@ from balenas.methods import METHODS
 from balenas.proxies import PROXIES
 from balenas.registry import Registry
 from balenas.search import SearchConfig, WeightOptConfig
+from balenas.speed import SpeedConfig
 from balenas.selection_config import check_proxy_correlation, check_selection
 from balenas.spaces import SPACES
 
@@ -44,6 +45,10 @@ def search_config(
     s = dict(config["search"])
     weights = WeightOptConfig(**s.pop("weights", {}))
     try:
+        speed = SpeedConfig.from_mapping(s.pop("speed", None))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    try:
         settings = config["method_settings"][method]
     except KeyError:
         raise ConfigError(f"methods: {method!r} has no block under method_settings:") from None
@@ -55,6 +60,7 @@ def search_config(
         order=int(order),
         method_settings=dict(settings),
         weights=weights,
+        speed=speed,
         **s,
     )
 

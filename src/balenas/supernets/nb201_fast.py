@@ -1,0 +1,176 @@
+"""A faster NAS-Bench-201 supernet that computes what :func:`balenas.supernets.nb201.nb201_supernet` computes.
+
+Same modules, same parameters, same state dict (the class only overrides ``forward``), so checkpoints,
+optimizer state and parameter order are shared with the plain supernet. What changes is the hot path:
+
+* all edges leaving one node share their input: one ReLU per node, and one convolution per conv type for
+  all edges leaving the node (the edges' kernels concatenated along the output channels);
+* the architecture weight of each conv op is the BN's per-channel scale: without affine parameters and
+  with batch statistics, ``w * BN(y)`` is ``batch_norm(y, weight=w)``, so the mixing costs no extra op;
+* skip connection and pooling are added with two ``addcmul`` per node for all its out-edges at once;
+* average pooling is computed once per node (optionally as a depthwise convolution times a precomputed
+  reciprocal count map, ``pool_as_conv``), ``none`` is skipped (it contributes ``w * 0``);
+* the mixing weights are reordered and expanded to channels once per forward and stage width, not per cell.
+
+Arithmetic order differs from the plain supernet in the summation of the four terms of an edge and in BN's
+scale (``(y - mean) * invstd * w`` inside one kernel); outputs agree to float32 rounding (the tests check
+<= 1e-5 on tiny sizes; ``bench/bench_supernet.py`` prints the difference at the paper's size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from balenas.spaces.nb201 import NB201_EDGES, NB201_OPS, NB201Space
+from balenas.supernets.nb201 import NB201Cell, NB201Network
+
+_OP = {name: k for k, name in enumerate(NB201_OPS)}
+_EDGE_NODES = [NB201Space.edge_nodes(e) for e in NB201_EDGES]
+SOURCES = tuple(sorted({src for _, src in _EDGE_NODES}))
+# edges leaving each source node, ordered by target node
+OUT_EDGES: dict[int, tuple[int, ...]] = {
+    s: tuple(sorted((e for e, (_, src) in enumerate(_EDGE_NODES) if src == s), key=lambda e: _EDGE_NODES[e][0]))
+    for s in SOURCES
+}
+EDGE_ORDER = [e for s in SOURCES for e in OUT_EDGES[s]]  # edges grouped by source node
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The mixing weights of one stage width, in the layout the fast cell consumes."""
+
+    conv1: dict[int, torch.Tensor]  # source -> (k * C,) BN scales of the 1x1 convs leaving it
+    conv3: dict[int, torch.Tensor]
+    skip: dict[int, torch.Tensor]  # source -> (1, k, 1, 1, 1)
+    pool: dict[int, torch.Tensor]
+
+
+def prepare_weights(weights: torch.Tensor, channels: int) -> _Prepared:
+    """Reorder ``weights`` (edges x ops) by source node and expand the conv columns to channels."""
+    w = weights[EDGE_ORDER]
+    convs = w[:, [_OP["nor_conv_1x1"], _OP["nor_conv_3x3"]]].t().repeat_interleave(channels, dim=1)
+    out: dict[str, dict[int, torch.Tensor]] = {"conv1": {}, "conv3": {}, "skip": {}, "pool": {}}
+    start = 0
+    for s in SOURCES:
+        k = len(OUT_EDGES[s])
+        out["conv1"][s] = convs[0, start * channels : (start + k) * channels]
+        out["conv3"][s] = convs[1, start * channels : (start + k) * channels]
+        out["skip"][s] = w[start : start + k, _OP["skip_connect"]].view(1, k, 1, 1, 1)
+        out["pool"][s] = w[start : start + k, _OP["avg_pool_3x3"]].view(1, k, 1, 1, 1)
+        start += k
+    return _Prepared(**out)
+
+
+def _conv_weight(cell: NB201Cell, edges: tuple[int, ...], op: str) -> torch.Tensor:
+    k = _OP[op]
+    ws = [cell.edges[e][k][1].weight for e in edges]
+    return ws[0] if len(ws) == 1 else torch.cat(ws, dim=0)
+
+
+class _PoolAsConv:
+    """3x3 average pooling, stride 1, padding 1, count_include_pad=False, as depthwise conv x 1/count."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        c, h, w = x.shape[1:]
+        key = (c, h, w, x.dtype, x.device)
+        if key not in self._cache:
+            ones = torch.ones(c, 1, 3, 3, dtype=x.dtype, device=x.device)
+            count = F.conv2d(torch.ones(1, 1, h, w, dtype=x.dtype, device=x.device),
+                             torch.ones(1, 1, 3, 3, dtype=x.dtype, device=x.device), padding=1)
+            self._cache[key] = (ones, count.reciprocal())
+        ones, recip = self._cache[key]
+        return F.conv2d(x, ones, padding=1, groups=c) * recip
+
+
+def _avg_pool(x: torch.Tensor) -> torch.Tensor:
+    return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+
+
+def fast_cell_forward(cell: NB201Cell, x: torch.Tensor, prep: _Prepared, pool=_avg_pool) -> torch.Tensor:
+    """The supernet cell's output for the prepared mixing weights (see the module docstring)."""
+    n, c, h, wd = x.shape
+    eps = cell.edges[0][_OP["nor_conv_3x3"]][2].eps
+    nodes = [x]
+    acc: dict[int, torch.Tensor] = {}
+    for s in SOURCES:
+        xs = nodes[s]
+        edges = OUT_EDGES[s]
+        k = len(edges)
+        r = F.relu(xs)
+        y3 = F.conv2d(r, _conv_weight(cell, edges, "nor_conv_3x3"), padding=1)
+        y1 = F.conv2d(r, _conv_weight(cell, edges, "nor_conv_1x1"))
+        z = F.batch_norm(y1, None, None, prep.conv1[s], None, True, 0.0, eps)
+        z = z + F.batch_norm(y3, None, None, prep.conv3[s], None, True, 0.0, eps)
+        if k == 1:
+            z = torch.addcmul(z, xs, prep.skip[s][0])
+            parts: tuple[torch.Tensor, ...] = (torch.addcmul(z, pool(xs), prep.pool[s][0]),)
+        else:
+            z = torch.addcmul(z.view(n, k, c, h, wd), xs.unsqueeze(1), prep.skip[s])
+            parts = torch.addcmul(z, pool(xs).unsqueeze(1), prep.pool[s]).unbind(1)
+        for e, part in zip(edges, parts):
+            dst = _EDGE_NODES[e][0]
+            acc[dst] = part if dst not in acc else acc[dst] + part
+        nodes.append(acc[s + 1])
+    return nodes[-1]
+
+
+def _is_supernet_cell(cell: NB201Cell) -> bool:
+    if any(tuple(ops) != NB201_OPS for ops in cell.edge_op_names):
+        return False
+    bn = cell.edges[0][_OP["nor_conv_3x3"]][2]
+    return not bn.affine and not bn.track_running_stats
+
+
+class FastNB201Network(NB201Network):
+    """:class:`NB201Network` with the fast supernet forward; parameters and state dict unchanged."""
+
+    def __init__(self, *args, pool_as_conv: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for layer in self.cells:
+            if isinstance(layer, NB201Cell) and not _is_supernet_cell(layer):
+                raise ValueError("FastNB201Network needs every op on every edge and BN without affine/stats")
+        self._pool = _PoolAsConv() if pool_as_conv else _avg_pool
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        if weights is None:
+            return super().forward(x, None)
+        if tuple(weights.shape) != (len(NB201_EDGES), len(NB201_OPS)):
+            raise ValueError(f"NB201 mixing weights must be (6, 5), got {tuple(weights.shape)}")
+        x = self.stem(x)
+        prepared: dict[int, _Prepared] = {}
+        for layer in self.cells:
+            if isinstance(layer, NB201Cell):
+                c = x.shape[1]
+                if c not in prepared:
+                    prepared[c] = prepare_weights(weights.to(x.dtype), c)
+                x = fast_cell_forward(layer, x, prepared[c], self._pool)
+            else:
+                x = layer(x)
+        x = self.pool(self.lastact(x)).flatten(1)
+        return self.classifier(x)
+
+
+def nb201_fast_supernet(
+    channels: int, cells_per_stage: int, num_classes: int, in_channels: int = 3, pool_as_conv: bool = False
+) -> FastNB201Network:
+    """The search network of :func:`nb201_supernet`, with the fast forward."""
+    return FastNB201Network(
+        [NB201_OPS] * len(NB201_EDGES),
+        channels,
+        cells_per_stage,
+        num_classes,
+        in_channels,
+        affine=False,
+        track_running_stats=False,
+        pool_as_conv=pool_as_conv,
+    )
+
+
+__all__ = ["FastNB201Network", "fast_cell_forward", "nb201_fast_supernet", "prepare_weights"]
