@@ -49,19 +49,45 @@ class _Prepared:
     pool: dict[int, torch.Tensor]
 
 
+_FIELDS = ("conv1", "conv3", "skip", "pool")
+_COLUMN = {"conv1": _OP["nor_conv_1x1"], "conv3": _OP["nor_conv_3x3"], "skip": _OP["skip_connect"],
+           "pool": _OP["avg_pool_3x3"]}
+
+
+def _gather_plan(channels: int) -> tuple[list[int], list[int]]:
+    """Flat indices into ``weights.reshape(-1)`` for every prepared tensor, in (source, field) order, and the
+    length of each: one gather and one split prepare a stage (few ops, forward and backward)."""
+    index: list[int] = []
+    sizes: list[int] = []
+    n_ops = len(NB201_OPS)
+    for s in SOURCES:
+        for f in _FIELDS:
+            rep = channels if f.startswith("conv") else 1
+            idx = [e * n_ops + _COLUMN[f] for e in OUT_EDGES[s] for _ in range(rep)]
+            index.extend(idx)
+            sizes.append(len(idx))
+    return index, sizes
+
+
+_PLANS: dict[tuple[int, torch.device], tuple[torch.Tensor, list[int]]] = {}
+
+
 def prepare_weights(weights: torch.Tensor, channels: int) -> _Prepared:
     """Reorder ``weights`` (edges x ops) by source node and expand the conv columns to channels."""
-    w = weights[EDGE_ORDER]
-    convs = w[:, [_OP["nor_conv_1x1"], _OP["nor_conv_3x3"]]].t().repeat_interleave(channels, dim=1)
-    out: dict[str, dict[int, torch.Tensor]] = {"conv1": {}, "conv3": {}, "skip": {}, "pool": {}}
-    start = 0
+    key = (channels, weights.device)
+    if key not in _PLANS:
+        index, sizes = _gather_plan(channels)
+        _PLANS[key] = (torch.tensor(index, dtype=torch.long, device=weights.device), sizes)
+    index, sizes = _PLANS[key]
+    parts = iter(weights.reshape(-1)[index].split(sizes))
+    out: dict[str, dict[int, torch.Tensor]] = {f: {} for f in _FIELDS}
     for s in SOURCES:
         k = len(OUT_EDGES[s])
-        out["conv1"][s] = convs[0, start * channels : (start + k) * channels]
-        out["conv3"][s] = convs[1, start * channels : (start + k) * channels]
-        out["skip"][s] = w[start : start + k, _OP["skip_connect"]].view(1, k, 1, 1, 1)
-        out["pool"][s] = w[start : start + k, _OP["avg_pool_3x3"]].view(1, k, 1, 1, 1)
-        start += k
+        for f in _FIELDS:
+            part = next(parts)
+            if f in ("skip", "pool"):  # broadcast over (n, k, c, h, w), or (n, c, h, w) for one out-edge
+                part = part.view(1, k, 1, 1, 1) if k > 1 else part.view(1, 1, 1, 1)
+            out[f][s] = part
     return _Prepared(**out)
 
 
@@ -109,11 +135,10 @@ def fast_cell_forward(cell: NB201Cell, x: torch.Tensor, prep: _Prepared, pool=_a
         z = F.batch_norm(y1, None, None, prep.conv1[s], None, True, 0.0, eps)
         z = z + F.batch_norm(y3, None, None, prep.conv3[s], None, True, 0.0, eps)
         if k == 1:
-            z = torch.addcmul(z, xs, prep.skip[s][0])
-            parts: tuple[torch.Tensor, ...] = (torch.addcmul(z, pool(xs), prep.pool[s][0]),)
+            parts: tuple[torch.Tensor, ...] = (z + xs * prep.skip[s] + pool(xs) * prep.pool[s],)
         else:
-            z = torch.addcmul(z.view(n, k, c, h, wd), xs.unsqueeze(1), prep.skip[s])
-            parts = torch.addcmul(z, pool(xs).unsqueeze(1), prep.pool[s]).unbind(1)
+            z = z.view(n, k, c, h, wd) + xs.unsqueeze(1) * prep.skip[s] + pool(xs).unsqueeze(1) * prep.pool[s]
+            parts = z.unbind(1)
         for e, part in zip(edges, parts):
             dst = _EDGE_NODES[e][0]
             acc[dst] = part if dst not in acc else acc[dst] + part
