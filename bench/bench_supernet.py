@@ -8,7 +8,7 @@ order; medians) and the number of aten operations per step (a TorchDispatchMode 
 backward). Goals of issue 15: fast time <= 0.5x the reference's, aten ops <= 0.3x.
 
     python3 -m pip install xautodl==1.0.0 --no-deps      # once; its numpy pin does not install on 3.11
-    python3 bench/bench_supernet.py [--repeats 7] [--threads 1] [--channels 16] [--cells 5] [--batch 64]
+    python3 bench/bench_supernet.py [--repeats 7] [--threads 1] [--channels 16] [--cells 5] [--batch 64] [--avg-pool]
 """
 
 from __future__ import annotations
@@ -85,13 +85,13 @@ def main() -> None:
     ap.add_argument("--cells", type=int, default=5)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--size", type=int, default=32)
-    ap.add_argument("--pool-as-conv", action="store_true", help="fast supernet: avg pool as depthwise conv")
+    ap.add_argument("--avg-pool", action="store_true", help="fast supernet: avg_pool2d, not a depthwise conv")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     ref = reference_network(args.channels, args.cells)
     plain = nb201_supernet(args.channels, args.cells, 10)
-    fast = nb201_fast_supernet(args.channels, args.cells, 10, pool_as_conv=args.pool_as_conv)
+    fast = nb201_fast_supernet(args.channels, args.cells, 10, pool_as_conv=not args.avg_pool)
     copy_reference_weights(ref, plain)
     copy_reference_weights(ref, fast)
     alphas = {name: nn.Parameter(ref.arch_parameters.detach().clone()) for name in ("plain", "fast")}
@@ -117,7 +117,7 @@ def main() -> None:
     ref_grads = [p.grad for k, p in ref.named_parameters()
                  if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))]
     print(f"NB201 supernet C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
-          f"{args.threads} thread(s), torch {torch.__version__}, pool_as_conv={args.pool_as_conv}")
+          f"{args.threads} thread(s), torch {torch.__version__}, fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}")
     for name in ("plain", "fast"):
         dl = (logits[name] - logits["reference"]).abs().max().item()
         dw = max((p.grad - g).abs().max().item() for p, g in zip(nets[name].parameters(), ref_grads))

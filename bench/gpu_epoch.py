@@ -31,7 +31,7 @@ OPTIONS: dict[str, SpeedConfig] = {
     "plain": SpeedConfig(supernet="plain", vector_augment=False),
     "plain_vecaug": SpeedConfig(supernet="plain"),
     "fast": SpeedConfig(supernet="fast"),
-    "fast_poolconv": SpeedConfig(supernet="fast_poolconv"),
+    "fast_avgpool": SpeedConfig(supernet="fast_avgpool"),
     "fast_channels_last": SpeedConfig(supernet="fast", channels_last=True),
     "fast_bf16": SpeedConfig(supernet="fast", autocast_bf16=True),
     "fast_tf32": SpeedConfig(supernet="fast", tf32=True),

@@ -2,8 +2,8 @@
 change numerics (channels_last, bf16 autocast, TF32, torch.compile), all off by default.
 
 ``supernet: plain`` is the reference-style supernet (one module per op per edge); ``fast`` is
-:mod:`balenas.supernets.nb201_fast` (same parameters and state dict, float32 rounding-level differences);
-``fast_poolconv`` also computes the 3x3 average pooling as a depthwise convolution. ``vector_augment``
+:mod:`balenas.supernets.nb201_fast` (same parameters and state dict, float32 rounding-level differences;
+3x3 average pooling as a depthwise convolution); ``fast_avgpool`` keeps ``avg_pool2d`` for the pooling. ``vector_augment``
 crops and flips a batch with one gather instead of one slice per image: bit-identical results, on by default.
 """
 
@@ -42,8 +42,8 @@ def _fast(pool_as_conv: bool) -> Callable[[str], SupernetBuilder]:
 
 
 SUPERNET_IMPLS.add("plain", _plain)
-SUPERNET_IMPLS.add("fast", _fast(False))
-SUPERNET_IMPLS.add("fast_poolconv", _fast(True))
+SUPERNET_IMPLS.add("fast", _fast(True))
+SUPERNET_IMPLS.add("fast_avgpool", _fast(False))
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ optimizer state and parameter order are shared with the plain supernet. What cha
 * the architecture weight of each conv op is the BN's per-channel scale: without affine parameters and
   with batch statistics, ``w * BN(y)`` is ``batch_norm(y, weight=w)``, so the mixing costs no extra op;
 * skip connection and pooling are added with two ``addcmul`` per node for all its out-edges at once;
-* average pooling is computed once per node (optionally as a depthwise convolution times a precomputed
-  reciprocal count map, ``pool_as_conv``), ``none`` is skipped (it contributes ``w * 0``);
+* average pooling is computed once per node, as a depthwise 3x3 convolution of ones times a precomputed
+  reciprocal count map (``pool_as_conv``, the default: about 2x faster than ``avg_pool2d`` forward+backward
+  on the CPU; ``pool_as_conv=False`` uses ``avg_pool2d``), ``none`` is skipped (it contributes ``w * 0``);
 * the mixing weights are reordered and expanded to channels once per forward and stage width, not per cell.
 
 Arithmetic order differs from the plain supernet in the summation of the four terms of an edge and in BN's
@@ -156,7 +157,7 @@ def _is_supernet_cell(cell: NB201Cell) -> bool:
 class FastNB201Network(NB201Network):
     """:class:`NB201Network` with the fast supernet forward; parameters and state dict unchanged."""
 
-    def __init__(self, *args, pool_as_conv: bool = False, **kwargs) -> None:
+    def __init__(self, *args, pool_as_conv: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for layer in self.cells:
             if isinstance(layer, NB201Cell) and not _is_supernet_cell(layer):
@@ -183,7 +184,7 @@ class FastNB201Network(NB201Network):
 
 
 def nb201_fast_supernet(
-    channels: int, cells_per_stage: int, num_classes: int, in_channels: int = 3, pool_as_conv: bool = False
+    channels: int, cells_per_stage: int, num_classes: int, in_channels: int = 3, pool_as_conv: bool = True
 ) -> FastNB201Network:
     """The search network of :func:`nb201_supernet`, with the fast forward."""
     return FastNB201Network(
