@@ -124,7 +124,8 @@ def main() -> None:
     ref_grads = [p.grad for k, p in ref.named_parameters()
                  if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))]
     print(f"NB201 supernet C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
-          f"{args.threads} thread(s), torch {torch.__version__}, fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}")
+          f"{args.threads} thread(s), torch {torch.__version__}, "
+          f"fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}")
     for name in ("plain", "fast"):
         dl = (logits[name] - logits["reference"]).abs().max().item()
         dw = max((p.grad - g).abs().max().item() for p, g in zip(nets[name].parameters(), ref_grads))
