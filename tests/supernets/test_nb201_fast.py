@@ -73,3 +73,19 @@ def test_fast_supernet_rejects_bad_weights():
     _, fast = _pair()
     with pytest.raises(ValueError, match=r"\(6, 5\)"):
         fast(torch.randn(2, 3, 8, 8), torch.ones(5, 5))
+
+
+def test_fast_supernet_equals_plain_in_float64():
+    # in float32 the two differ by rounding only, which the deep BN network amplifies in the gradients
+    # (up to ~1e-3 at paper size); in float64 they must agree to ~1e-12, which a real bug would not
+    plain, fast = _pair(cells=2)
+    plain, fast = plain.double(), fast.double()
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(4, 3, 8, 8, generator=gen, dtype=torch.float64)
+    y = torch.randint(10, (4,), generator=gen)
+    alpha = torch.randn(6, 5, generator=gen, dtype=torch.float64)
+    lp, gp = _step(plain, x, y, alpha)
+    lf, gf = _step(fast, x, y, alpha)
+    assert (lp - lf).abs().max() <= 1e-12
+    for a, b in zip(gp, gf):
+        assert (a - b).abs().max() <= 1e-12
