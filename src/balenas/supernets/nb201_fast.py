@@ -7,10 +7,11 @@ optimizer state and parameter order are shared with the plain supernet. What cha
   all edges leaving the node (the edges' kernels concatenated along the output channels);
 * the architecture weight of each conv op is the BN's per-channel scale: without affine parameters and
   with batch statistics, ``w * BN(y)`` is ``batch_norm(y, weight=w)``, so the mixing costs no extra op;
-* skip connection and pooling are added with two ``addcmul`` per node for all its out-edges at once;
-* average pooling is computed once per node, as a depthwise 3x3 convolution of ones times a precomputed
-  reciprocal count map (``pool_as_conv``, the default: about 2x faster than ``avg_pool2d`` forward+backward
-  on the CPU; ``pool_as_conv=False`` uses ``avg_pool2d``), ``none`` is skipped (it contributes ``w * 0``);
+* skip connection and pooling are added once per node for all its out-edges at once (one multiply-add each);
+* average pooling is computed once per node, as a depthwise 3x3 convolution of ones whose division by the
+  count of valid inputs is folded into the mixing weight (a reciprocal count map times ``w``, once per
+  stage; ``pool_as_conv``, the default: about 2x faster than ``avg_pool2d`` forward+backward on the CPU;
+  ``pool_as_conv=False`` uses ``avg_pool2d``); ``none`` is skipped (it contributes ``w * 0``);
 * the mixing weights are reordered and expanded to channels once per forward and stage width, not per cell.
 
 Arithmetic order differs from the plain supernet in the summation of the four terms of an edge and in BN's
@@ -20,6 +21,7 @@ scale (``(y - mean) * invstd * w`` inside one kernel); outputs agree to float32 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -98,30 +100,46 @@ def _conv_weight(cell: NB201Cell, edges: tuple[int, ...], op: str) -> torch.Tens
     return ws[0] if len(ws) == 1 else torch.cat(ws, dim=0)
 
 
-class _PoolAsConv:
-    """3x3 average pooling, stride 1, padding 1, count_include_pad=False, as depthwise conv x 1/count."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+class AvgPool:
+    """3x3 average pooling, stride 1, padding 1, count_include_pad=False, by ``avg_pool2d``."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        c, h, w = x.shape[1:]
-        key = (c, h, w, x.dtype, x.device)
-        if key not in self._cache:
-            ones = torch.ones(c, 1, 3, 3, dtype=x.dtype, device=x.device)
-            count = F.conv2d(torch.ones(1, 1, h, w, dtype=x.dtype, device=x.device),
-                             torch.ones(1, 1, 3, 3, dtype=x.dtype, device=x.device), padding=1)
-            self._cache[key] = (ones, count.reciprocal())
-        ones, recip = self._cache[key]
-        return F.conv2d(x, ones, padding=1, groups=c) * recip
+        return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+
+    def scale(self, w_pool: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """What the pooled tensor is multiplied by: the pooling op's mixing weights."""
+        return w_pool
 
 
-def _avg_pool(x: torch.Tensor) -> torch.Tensor:
-    return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+class PoolAsConv:
+    """The same pooling as a depthwise 3x3 convolution of ones (a box sum) whose division by the number of
+    valid inputs is folded into the mixing weight: ``scale`` is ``w_pool / count``, once per stage."""
+
+    def __init__(self) -> None:
+        self._ones: dict[tuple, torch.Tensor] = {}
+        self._recip: dict[tuple, torch.Tensor] = {}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        key = (c, x.dtype, x.device)
+        if key not in self._ones:
+            self._ones[key] = torch.ones(c, 1, 3, 3, dtype=x.dtype, device=x.device)
+        return F.conv2d(x, self._ones[key], padding=1, groups=c)
+
+    def scale(self, w_pool: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[2:]
+        key = (h, w, x.dtype, x.device)
+        if key not in self._recip:
+            one = torch.ones(1, 1, h, w, dtype=x.dtype, device=x.device)
+            count = F.conv2d(one, torch.ones(1, 1, 3, 3, dtype=x.dtype, device=x.device), padding=1)
+            self._recip[key] = count.reciprocal()  # (1, 1, h, w)
+        recip = self._recip[key]
+        return w_pool * (recip if w_pool.ndim == 4 else recip.unsqueeze(1))
 
 
-def fast_cell_forward(cell: NB201Cell, x: torch.Tensor, prep: _Prepared, pool=_avg_pool) -> torch.Tensor:
-    """The supernet cell's output for the prepared mixing weights (see the module docstring)."""
+def fast_cell_forward(cell: NB201Cell, x: torch.Tensor, prep: _Prepared, pool: AvgPool | PoolAsConv) -> torch.Tensor:
+    """The supernet cell's output for mixing weights prepared by :func:`prepare_weights` and, for the pooling
+    column, ``pool.scale`` (see the module docstring)."""
     n, c, h, wd = x.shape
     eps = cell.edges[0][_OP["nor_conv_3x3"]][2].eps
     nodes = [x]
@@ -162,7 +180,7 @@ class FastNB201Network(NB201Network):
         for layer in self.cells:
             if isinstance(layer, NB201Cell) and not _is_supernet_cell(layer):
                 raise ValueError("FastNB201Network needs every op on every edge and BN without affine/stats")
-        self._pool = _PoolAsConv() if pool_as_conv else _avg_pool
+        self._pool = PoolAsConv() if pool_as_conv else AvgPool()
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
         if weights is None:
@@ -175,7 +193,9 @@ class FastNB201Network(NB201Network):
             if isinstance(layer, NB201Cell):
                 c = x.shape[1]
                 if c not in prepared:
-                    prepared[c] = prepare_weights(weights.to(x.dtype), c)
+                    prep = prepare_weights(weights.to(x.dtype), c)
+                    pool = {s: self._pool.scale(w, x) for s, w in prep.pool.items()}
+                    prepared[c] = dataclasses.replace(prep, pool=pool)
                 x = fast_cell_forward(layer, x, prepared[c], self._pool)
             else:
                 x = layer(x)
