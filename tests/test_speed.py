@@ -31,3 +31,24 @@ def test_wrapper_keeps_the_state_dict_and_returns_float32_logits():
     assert out.dtype == torch.float32
     # bf16 changes numerics, but only to bf16 precision
     assert (out - plain(x, w)).abs().max() < 0.1
+
+
+def test_search_config_reads_speed_and_names_a_bad_key():
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    from balenas.config import ConfigError, search_config
+    from balenas.search import SearchConfig
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    assert search_config(config, "nb201", "digits", "darts", 1, 0).speed == SpeedConfig()  # default: plain
+    fast = copy.deepcopy(config)
+    fast["search"]["speed"] = {"supernet": "fast", "tf32": True}
+    cfg = search_config(fast, "nb201", "digits", "darts", 1, 0)
+    assert cfg.speed == SpeedConfig(supernet="fast", tf32=True)
+    assert SearchConfig.from_dict(cfg.to_dict()) == cfg
+    fast["search"]["speed"] = {"channel_last": True}
+    with pytest.raises(ConfigError, match="search.speed: unknown keys"):
+        search_config(fast, "nb201", "digits", "darts", 1, 0)
