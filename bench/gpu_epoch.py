@@ -25,7 +25,7 @@ from _setup import add_size_args, paper_search_config, random_halves
 from balenas.data import ImageSet
 from balenas.search import build_state, run_epoch
 from balenas.spaces import get_space
-from balenas.speed import SpeedConfig
+from balenas.speed import SpeedConfig, apply_backend_flags
 
 OPTIONS: dict[str, SpeedConfig] = {
     "plain": SpeedConfig(supernet="plain", vector_augment=False),
@@ -78,6 +78,7 @@ def main() -> None:
         for option in args.options:
             cfg = dataclasses.replace(paper_search_config(method, 1, args), speed=OPTIONS[option])
             state = build_state(cfg, space, 10, 3, len(a_half), device)
+            apply_backend_flags(cfg.speed)
             run_epoch(cfg, state, 0, w_half, a_half, dcfg)  # warm-up (and compilation)
             _sync(device)
             runs[method, option] = (cfg, state)
@@ -87,6 +88,7 @@ def main() -> None:
     for r in range(args.repeats):
         for key in keys[r % len(keys):] + keys[: r % len(keys)]:
             cfg, state = runs[key]
+            apply_backend_flags(cfg.speed)  # process-wide (TF32): set for the option that runs now
             _sync(device)
             t0 = time.perf_counter()
             stats = run_epoch(cfg, state, r + 1, w_half, a_half, dcfg)
