@@ -120,8 +120,7 @@ def apply_backend_flags(speed: SpeedConfig) -> None:
     """Process-wide flags: TF32 matmuls and convolutions on CUDA (a no-op on the CPU)."""
     torch.backends.cuda.matmul.allow_tf32 = speed.tf32
     torch.backends.cudnn.allow_tf32 = speed.tf32
-    if speed.tf32 or speed.compile:
-        torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.benchmark = speed.tf32 or bool(speed.compile)  # autotuning only off the exact path
 
 
 def build_supernet(space: str, speed: SpeedConfig, channels: int, cells_per_stage: int, num_classes: int,
