@@ -35,9 +35,10 @@ OPTIONS: dict[str, SpeedConfig] = {
     "fast_channels_last": SpeedConfig(supernet="fast", channels_last=True),
     "fast_bf16": SpeedConfig(supernet="fast", autocast_bf16=True),
     "fast_tf32": SpeedConfig(supernet="fast", tf32=True),
-    "fast_all": SpeedConfig(supernet="fast", channels_last=True, autocast_bf16=True, tf32=True),
-    "fast_compile": SpeedConfig(supernet="fast", tf32=True, compile="default"),
-    "fast_cudagraphs": SpeedConfig(supernet="fast", tf32=True, compile="reduce-overhead"),
+    "fast_autotune": SpeedConfig(supernet="fast", deterministic=False),
+    "fast_all": SpeedConfig(supernet="fast", channels_last=True, autocast_bf16=True, tf32=True, deterministic=False),
+    "fast_compile": SpeedConfig(supernet="fast", tf32=True, compile="default", deterministic=False),
+    "fast_cudagraphs": SpeedConfig(supernet="fast", tf32=True, compile="reduce-overhead", deterministic=False),
 }
 COMPILED = {"fast_compile", "fast_cudagraphs"}
 TINY = {"steps": 2, "repeats": 1, "threads": 1, "channels": 4, "cells": 1, "size": 8, "batch": 8}

@@ -55,6 +55,7 @@ class SpeedConfig:
     autocast_bf16: bool = False
     tf32: bool = False
     compile: str = ""  # "" (off) or a torch.compile mode; "reduce-overhead" uses CUDA graphs
+    deterministic: bool = True  # cuDNN deterministic algorithms, no autotuning (GPU only; as seed_everything sets)
 
     def __post_init__(self) -> None:
         if self.supernet not in SUPERNET_IMPLS:
@@ -117,10 +118,12 @@ def _autocast(device: torch.device, enabled: bool) -> Iterator[None]:
 
 
 def apply_backend_flags(speed: SpeedConfig) -> None:
-    """Process-wide flags: TF32 matmuls and convolutions on CUDA (a no-op on the CPU)."""
+    """Process-wide flags: TF32 matmuls and convolutions, cuDNN determinism/autotuning (no effect on the CPU)."""
     torch.backends.cuda.matmul.allow_tf32 = speed.tf32
     torch.backends.cudnn.allow_tf32 = speed.tf32
-    torch.backends.cudnn.benchmark = speed.tf32 or bool(speed.compile)  # autotuning only off the exact path
+    # seed_everything makes cuDNN deterministic (no autotuning); deterministic: false trades that for speed
+    torch.backends.cudnn.deterministic = speed.deterministic
+    torch.backends.cudnn.benchmark = not speed.deterministic
 
 
 def build_supernet(space: str, speed: SpeedConfig, channels: int, cells_per_stage: int, num_classes: int,
