@@ -37,8 +37,8 @@ def paper_search_config(method: str, order: int, args: argparse.Namespace) -> Se
     Hessian tracking (the benchmarks time search steps)."""
     paper = yaml.safe_load(PAPER_CONFIG.read_text())
     cfg = search_config(paper, "nb201", "random", method, order, seed=0)
-    return dataclasses.replace(cfg, batch_size=args.batch, channels=args.channels, cells_per_stage=args.cells,
-                               hessian_every=0)
+    return dataclasses.replace(cfg, batch_size=args.batch,
+                               model={"channels": args.channels, "cells_per_stage": args.cells}, hessian_every=0)
 
 
 def random_halves(args: argparse.Namespace) -> tuple[ImageSet, ImageSet, DataConfig]:

@@ -31,6 +31,7 @@ from torch import nn
 
 from balenas.proxies import PAPER_PROXIES, PROXIES, compute_proxy
 from balenas.spaces import get_space
+from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_network
 
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     total = time.perf_counter()
     for i, genotype in enumerate(genotypes):
         torch.manual_seed(args.seed + i)
-        net = nb201_network(genotype, args.channels, args.cells, 10, 3)
+        net = nb201_network(genotype, NB201Config(args.channels, args.cells), 10, 3)
         for name in args.proxies:
             mine, dt = timed(lambda: compute_proxy(name, net, x, y))
             ours[name].append(dt)

@@ -25,6 +25,7 @@ from balenas.proxies import PROXIES
 from balenas.registry import Registry
 from balenas.search import WEIGHT_STEP_ALPHA, SearchConfig, WeightOptConfig
 from balenas.select import SELECTORS
+from balenas.speed import SpeedConfig
 from balenas.selection_config import check_proxy_correlation, check_selection
 from balenas.spaces import SPACES, get_space
 
@@ -116,6 +117,10 @@ def search_config(
     s = dict(config["search"])
     weights = WeightOptConfig(**s.pop("weights", {}))
     try:
+        speed = SpeedConfig.from_mapping(s.pop("speed", None))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    try:
         settings = config["method_settings"][method]
     except KeyError:
         raise ConfigError(f"method_settings.{method}: missing (the experiment sheet runs {method!r})") from None
@@ -128,6 +133,7 @@ def search_config(
         method_settings=dict(settings),
         model=space_block(config, space, "supernet"),
         weights=weights,
+        speed=speed,
         **s,
     )
 

@@ -36,7 +36,8 @@ from balenas.methods import METHODS
 from balenas.registry import Registry
 from balenas.runtime import derived_generator, seed_everything, torch_save
 from balenas.spaces import SearchSpace, get_space
-from balenas.supernets import SUPERNETS
+from balenas.speed import SpeedConfig, build_supernet
+from balenas.augment import augment_batch_gather
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class SearchConfig:
     weight_step_alpha: str = "sample"
     hessian_every: int = 0  # 0: never; k: every k epochs (and after the last)
     hessian_batches: int = 1
+    speed: SpeedConfig = field(default_factory=SpeedConfig)
 
     def __post_init__(self) -> None:
         space = get_space(self.space)
@@ -96,6 +98,7 @@ class SearchConfig:
     def from_dict(d: Mapping[str, Any]) -> SearchConfig:
         d = dict(d)
         d["weights"] = WeightOptConfig(**d.get("weights", {}))
+        d["speed"] = SpeedConfig.from_mapping(d.get("speed"))
         return SearchConfig(**d)
 
     def fingerprint(self, data_meta: Mapping[str, Any], code: str = "") -> str:
@@ -135,7 +138,7 @@ def build_state(cfg: SearchConfig, space: SearchSpace, num_classes: int, in_chan
                 device: torch.device) -> _State:
     seed_everything(cfg.seed)
     model_cfg = space.make_model_config(cfg.model)
-    network = SUPERNETS.get(cfg.space)(model_cfg, num_classes, in_channels).to(device)
+    network = build_supernet(cfg.space, cfg.speed, model_cfg, num_classes, in_channels, device)
     dist, aopt = METHODS.get(cfg.method).build(space.param_groups, cfg.method_settings, n_arch, device)
     w = cfg.weights
     wopt = torch.optim.SGD(
@@ -206,15 +209,16 @@ def run_epoch(
     g_aug, g_alpha = derived_generator(cfg.seed, epoch, 3), derived_generator(cfg.seed, epoch, 4)
     w_batches = _batches(len(w_half), cfg.batch_size, g_w)
     a_batches = _batches(len(a_half), cfg.batch_size, g_a)
+    augment = augment_batch_gather if cfg.speed.vector_augment else augment_batch
     criterion = nn.CrossEntropyLoss()
     net, dist = state.network, state.dist
     net.train()
     sums = {"train_loss": 0.0, "train_correct": 0, "train_n": 0, "valid_loss": 0.0, "valid_correct": 0, "valid_n": 0}
     for step, w_idx in enumerate(w_batches):
         a_idx = a_batches[step % len(a_batches)]
-        xv = augment_batch(a_half.x[a_idx], data_cfg, g_aug)
+        xv = augment(a_half.x[a_idx], data_cfg, g_aug)
         yv = a_half.y[a_idx]
-        xt = augment_batch(w_half.x[w_idx], data_cfg, g_aug)
+        xt = augment(w_half.x[w_idx], data_cfg, g_aug)
         yt = w_half.y[w_idx]
         # architecture step (the method's rule)
         stats = arch_step(

@@ -1,0 +1,174 @@
+"""The project's NB201 supernet (plain and fast) against the NAS-Bench-201 reference, xautodl's TinyNetworkDarts.
+
+The reference's weights are copied into ours. Its search-cell convs carry a bias (``bias=not affine``) that the
+following batch-statistics BN cancels in exact arithmetic, so the bias is left out of the copy and set to zero
+in the reference: with its (random) bias kept, the bias is cancelled only up to float rounding, which moves the
+reference's weight gradients by ~1e-4 (1e-2 relative) against its own zero-bias twin. Then, on one random
+batch: the max abs logit difference and the max abs gradient difference (weights and architecture
+parameters), then forward+backward time (interleaved repeats: reference, plain, fast, ... rotating the
+order; medians) and the number of aten operations per step (a TorchDispatchMode count of forward and
+backward). Goals of issue 15: fast time <= 0.5x the reference's, aten ops <= 0.3x.
+
+    python3 -m pip install xautodl==1.0.0 --no-deps      # once; its numpy pin does not install on 3.11
+    python3 bench/bench_supernet.py [--repeats 7] [--threads 1] [--channels 16] [--cells 5] [--batch 64] [--avg-pool]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+
+from balenas.spaces.nb201 import NB201_OPS  # noqa: E402
+from balenas.spaces.nb201 import NB201Config
+from balenas.supernets.nb201 import nb201_supernet  # noqa: E402
+from balenas.supernets.nb201_fast import nb201_fast_supernet  # noqa: E402
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts every aten operation dispatched while active (forward and backward)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.counts[str(func.overloadpacket)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def reference_network(channels: int, cells: int) -> nn.Module:
+    try:
+        from xautodl.models.cell_searchs.search_model_darts import TinyNetworkDarts
+    except ImportError as e:
+        raise SystemExit("bench_supernet needs xautodl: python3 -m pip install xautodl==1.0.0 --no-deps") from e
+    return TinyNetworkDarts(channels, cells, 4, 10, list(NB201_OPS), False, False)
+
+
+def copy_reference_weights(ref: nn.Module, ours: nn.Module) -> None:
+    """Copy ``ref``'s parameters into ``ours`` in module order; the search convs' biases are zeroed instead."""
+    src = []
+    for k, v in ref.named_parameters():
+        if ".edges." in k and k.endswith(".op.1.bias"):
+            with torch.no_grad():
+                v.zero_()
+        elif k != "arch_parameters":
+            src.append((k, v))
+    dst = list(ours.named_parameters())
+    if len(src) != len(dst):
+        raise RuntimeError(f"parameter count differs: reference {len(src)}, ours {len(dst)}")
+    with torch.no_grad():
+        for (ks, vs), (kd, vd) in zip(src, dst):
+            if vs.shape != vd.shape:
+                raise RuntimeError(f"shape differs: {ks} {tuple(vs.shape)} vs {kd} {tuple(vd.shape)}")
+            vd.copy_(vs)
+
+
+def ref_step(ref: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    _, logits = ref(x)
+    nn.functional.cross_entropy(logits, y).backward()
+    return logits
+
+
+def our_step(net: nn.Module, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    logits = net(x, torch.softmax(alpha, dim=-1))
+    nn.functional.cross_entropy(logits, y).backward()
+    return logits
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--channels", type=int, default=16)
+    ap.add_argument("--cells", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--avg-pool", action="store_true", help="fast supernet: avg_pool2d, not a depthwise conv")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    ref = reference_network(args.channels, args.cells)
+    plain = nb201_supernet(NB201Config(args.channels, args.cells), 10)
+    fast = nb201_fast_supernet(args.channels, args.cells, 10, pool_as_conv=not args.avg_pool)
+    copy_reference_weights(ref, plain)
+    copy_reference_weights(ref, fast)
+    alphas = {name: nn.Parameter(ref.arch_parameters.detach().clone()) for name in ("plain", "fast")}
+    x = torch.randn(args.batch, 3, args.size, args.size)
+    y = torch.randint(10, (args.batch,))
+
+    steps = {
+        "reference": lambda: ref_step(ref, x, y),
+        "plain": lambda: our_step(plain, alphas["plain"], x, y),
+        "fast": lambda: our_step(fast, alphas["fast"], x, y),
+    }
+    nets = {"reference": ref, "plain": plain, "fast": fast}
+
+    def zero() -> None:
+        for net in nets.values():
+            net.zero_grad(set_to_none=True)
+        for a in alphas.values():
+            a.grad = None
+
+    # correctness: logits and gradients against the reference
+    zero()
+    logits = {name: step().detach() for name, step in steps.items()}
+    ref_grads = [p.grad for k, p in ref.named_parameters()
+                 if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))]
+    print(f"NB201 supernet C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
+          f"{args.threads} thread(s), torch {torch.__version__}, "
+          f"fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}")
+    for name in ("plain", "fast"):
+        dl = (logits[name] - logits["reference"]).abs().max().item()
+        dw = max((p.grad - g).abs().max().item() for p, g in zip(nets[name].parameters(), ref_grads))
+        da = (alphas[name].grad - ref.arch_parameters.grad).abs().max().item()
+        print(f"{name:>9} vs reference: max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  "
+              f"max |arch grad diff| {da:.2e}  (goal <= 1e-4)")
+
+    dl = (logits["fast"] - logits["plain"]).abs().max().item()
+    dw = max((p.grad - q.grad).abs().max().item() for p, q in zip(fast.parameters(), plain.parameters()))
+    da = (alphas["fast"].grad - alphas["plain"].grad).abs().max().item()
+    print(f"     fast vs plain    : max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  "
+          f"max |arch grad diff| {da:.2e}")
+
+    # aten operations per forward+backward step
+    ops = {}
+    for name, step in steps.items():
+        zero()
+        with OpCounter() as counter:
+            step()
+        ops[name] = sum(counter.counts.values())
+
+    # time: warm-up, then interleaved repeats rotating the order
+    for step in steps.values():
+        zero()
+        step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    names = list(steps)
+    for r in range(args.repeats):
+        for name in names[r % 3:] + names[: r % 3]:
+            zero()
+            t0 = time.perf_counter()
+            steps[name]()
+            times[name].append(time.perf_counter() - t0)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    for name in names:
+        print(f"{name:>9}: forward+backward median {med[name]:.3f} s  "
+              f"runs {['%.3f' % t for t in times[name]]}  aten ops/step {ops[name]}")
+    print(f"ratio time fast/reference {med['fast'] / med['reference']:.3f} (goal <= 0.5); "
+          f"plain/reference {med['plain'] / med['reference']:.3f}")
+    print(f"ratio aten ops fast/reference {ops['fast'] / ops['reference']:.3f} (goal <= 0.3); "
+          f"plain/reference {ops['plain'] / ops['reference']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

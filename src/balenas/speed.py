@@ -1,0 +1,135 @@
+"""Speed options of the search (config ``search.speed``): which supernet implementation, and the options that
+change numerics (channels_last, bf16 autocast, TF32, torch.compile), all off by default.
+
+``supernet: plain`` is the reference-style supernet (one module per op per edge); ``fast`` is
+:mod:`balenas.supernets.nb201_fast` (same parameters and state dict, float32 rounding-level differences;
+3x3 average pooling as a depthwise convolution); ``fast_avgpool`` keeps ``avg_pool2d`` for the pooling.
+``vector_augment`` crops and flips a batch with one gather instead of one slice per image: bit-identical
+results, on by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from balenas.registry import Registry
+
+SupernetBuilder = Callable[[Any, int, int], nn.Module]  # (model config, classes, input channels)
+SUPERNET_IMPLS: Registry[Callable[[str], SupernetBuilder]] = Registry("supernet implementation")
+COMPILE_MODES = ("", "default", "reduce-overhead", "max-autotune")
+
+
+def _plain(space: str) -> SupernetBuilder:
+    from balenas.supernets import SUPERNETS
+
+    return SUPERNETS.get(space)
+
+
+def _fast(pool_as_conv: bool) -> Callable[[str], SupernetBuilder]:
+    def builder(space: str) -> SupernetBuilder:
+        if space != "nb201":
+            raise ValueError(f"search.speed.supernet: the fast supernet exists for nb201 only, not {space!r}")
+        from balenas.supernets.nb201_fast import nb201_fast_supernet
+
+        return lambda cfg, k, i: nb201_fast_supernet(cfg.channels, cfg.cells_per_stage, k, i, pool_as_conv=pool_as_conv)
+
+    return builder
+
+
+SUPERNET_IMPLS.add("plain", _plain)
+SUPERNET_IMPLS.add("fast", _fast(True))
+SUPERNET_IMPLS.add("fast_avgpool", _fast(False))
+
+
+@dataclass(frozen=True)
+class SpeedConfig:
+    supernet: str = "plain"
+    vector_augment: bool = True  # bit-identical to the per-image loop
+    channels_last: bool = False
+    autocast_bf16: bool = False
+    tf32: bool = False
+    compile: str = ""  # "" (off) or a torch.compile mode; "reduce-overhead" uses CUDA graphs
+    deterministic: bool = True  # cuDNN deterministic algorithms, no autotuning (GPU only; as seed_everything sets)
+
+    def __post_init__(self) -> None:
+        if self.supernet not in SUPERNET_IMPLS:
+            raise ValueError(f"search.speed.supernet must be one of {list(SUPERNET_IMPLS.keys())}, "
+                             f"got {self.supernet!r}")
+        if self.compile not in COMPILE_MODES:
+            raise ValueError(f"search.speed.compile must be one of {COMPILE_MODES}, got {self.compile!r}")
+
+    @staticmethod
+    def from_mapping(d: Mapping[str, Any] | None) -> SpeedConfig:
+        d = dict(d or {})
+        unknown = set(d) - set(SpeedConfig.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"search.speed: unknown keys {sorted(unknown)}; "
+                             f"valid: {sorted(SpeedConfig.__dataclass_fields__)}")
+        return SpeedConfig(**d)
+
+    @property
+    def wraps(self) -> bool:
+        return self.channels_last or self.autocast_bf16 or bool(self.compile)
+
+
+class SpeedWrapper(nn.Module):
+    """Runs ``net`` in channels_last / bf16 autocast / compiled; logits come back in float32.
+
+    Parameters, their order and the state dict are ``net``'s own (no prefix), so checkpoints and optimizers
+    see the unwrapped network.
+    """
+
+    def __init__(self, net: nn.Module, speed: SpeedConfig) -> None:
+        super().__init__()
+        self.net = net
+        self.speed = speed
+        if speed.channels_last:
+            net.to(memory_format=torch.channels_last)
+        # not a submodule: the compiled module shares ``net``'s parameters
+        object.__setattr__(self, "_fn", torch.compile(net, mode=speed.compile) if speed.compile else net)
+
+    def forward(self, x: torch.Tensor, weights: Any = None) -> torch.Tensor:
+        if self.speed.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(x.device, self.speed.autocast_bf16):
+            out = self._fn(x, weights)
+        return out.float()
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.net.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        return self.net.load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+@contextlib.contextmanager
+def _autocast(device: torch.device, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+        yield
+
+
+def apply_backend_flags(speed: SpeedConfig) -> None:
+    """Process-wide flags: TF32 matmuls and convolutions, cuDNN determinism/autotuning (no effect on the CPU)."""
+    torch.backends.cuda.matmul.allow_tf32 = speed.tf32
+    torch.backends.cudnn.allow_tf32 = speed.tf32
+    # seed_everything makes cuDNN deterministic (no autotuning); deterministic: false trades that for speed
+    torch.backends.cudnn.deterministic = speed.deterministic
+    torch.backends.cudnn.benchmark = not speed.deterministic
+
+
+def build_supernet(space: str, speed: SpeedConfig, model_cfg: Any, num_classes: int,
+                   in_channels: int, device: torch.device) -> nn.Module:
+    """The search supernet of ``space`` (from its model config) with ``speed``'s implementation and options,
+    on ``device``."""
+    net = SUPERNET_IMPLS.get(speed.supernet)(space)(model_cfg, num_classes, in_channels).to(device)
+    apply_backend_flags(speed)
+    return SpeedWrapper(net, speed) if speed.wraps else net

@@ -1,0 +1,23 @@
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("xautodl", reason="bench_supernet compares with xautodl (pip install xautodl==1.0.0 --no-deps)")
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_supernet_tiny_matches_the_reference_and_counts_fewer_ops():
+    cmd = [sys.executable, str(REPO / "bench" / "bench_supernet.py"), "--channels", "4", "--cells", "1",
+           "--batch", "4", "--size", "8", "--repeats", "1"]
+    out = subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, text=True, timeout=300).stdout
+    diffs = {m[0]: [float(v) for v in m[1:]] for m in re.findall(
+        r"(\w+) vs reference: max \|logit diff\| (\S+)  max \|weight grad diff\| (\S+)  max \|arch grad diff\| (\S+)",
+        out)}
+    assert diffs["plain"] == [0.0, 0.0, 0.0]  # same arithmetic as the reference once its biases are zero
+    assert max(diffs["fast"]) <= 1e-5
+    ops = dict(re.findall(r"(\w+): forward\+backward .* aten ops/step (\d+)", out))
+    assert int(ops["fast"]) < 0.7 * int(ops["reference"])

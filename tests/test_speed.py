@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from balenas.spaces.nb201 import NB201Config
+from balenas.speed import SpeedConfig, SpeedWrapper, build_supernet
+from balenas.supernets.nb201_fast import FastNB201Network
+
+
+def test_speed_config_rejects_unknown_keys_and_values():
+    with pytest.raises(ValueError, match="search.speed: unknown keys"):
+        SpeedConfig.from_mapping({"superent": "fast"})
+    with pytest.raises(ValueError, match="search.speed.supernet"):
+        SpeedConfig(supernet="turbo")
+    with pytest.raises(ValueError, match="compile"):
+        SpeedConfig(compile="yes")
+
+
+def test_default_speed_builds_the_plain_supernet_unwrapped():
+    net = build_supernet("nb201", SpeedConfig(), NB201Config(4, 1), 10, 3, torch.device("cpu"))
+    assert not isinstance(net, (SpeedWrapper, FastNB201Network))
+
+
+def test_wrapper_keeps_the_state_dict_and_returns_float32_logits():
+    plain = build_supernet("nb201", SpeedConfig(), NB201Config(4, 1), 10, 3, torch.device("cpu"))
+    wrapped = build_supernet("nb201", SpeedConfig(supernet="fast", channels_last=True, autocast_bf16=True),
+                             NB201Config(4, 1), 10, 3, torch.device("cpu"))
+    assert isinstance(wrapped, SpeedWrapper)
+    assert wrapped.state_dict().keys() == plain.state_dict().keys()
+    wrapped.load_state_dict(plain.state_dict())
+    x, w = torch.randn(2, 3, 8, 8), torch.softmax(torch.randn(6, 5), -1)
+    out = wrapped(x, w)
+    assert out.dtype == torch.float32
+    # bf16 changes numerics, but only to bf16 precision
+    assert (out - plain(x, w)).abs().max() < 0.1
+
+
+def test_search_config_reads_speed_and_names_a_bad_key():
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    from balenas.config import ConfigError, search_config
+    from balenas.search import SearchConfig
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    assert search_config(config, "nb201", "digits", "darts", 1, 0).speed == SpeedConfig()  # default: plain
+    fast = copy.deepcopy(config)
+    fast["search"]["speed"] = {"supernet": "fast", "tf32": True}
+    cfg = search_config(fast, "nb201", "digits", "darts", 1, 0)
+    assert cfg.speed == SpeedConfig(supernet="fast", tf32=True)
+    assert SearchConfig.from_dict(cfg.to_dict()) == cfg
+    fast["search"]["speed"] = {"channel_last": True}
+    with pytest.raises(ConfigError, match="search.speed: unknown keys"):
+        search_config(fast, "nb201", "digits", "darts", 1, 0)
