@@ -85,6 +85,7 @@ rule benchmark_report:
                 "selection",
                 "report",
                 "benchmarks",
+                "paths",
             )
         },
         code=CODE["benchmark_report"],

@@ -18,8 +18,6 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from balenas.report.io import PM
-
 PAPER_CITATION = "Zhang et al., BaLeNAS, CVPR 2022 (arXiv:2111.13204)"
 QUOTED_HEADING = "quoted from the paper"
 NB201_METRICS: tuple[str, ...] = (
@@ -174,13 +172,16 @@ def quoted_cells(
 
 def format_quoted(value: float, std: float, style: str = "md", missing: str = "-") -> str:
     """``91.52 ± 0.04`` (``\\pm`` in TeX); the std only when the paper prints one; ``missing`` when none."""
+    from balenas.report.io import PM  # here: the workflow reads paper_files at parse time, without matplotlib
+
     if value is None or np.isnan(value):
         return missing
     return f"{value:.2f}" + (f"{PM[style]}{std:.2f}" if std is not None and not np.isnan(std) else "")
 
 
 def format_difference(value: float) -> str:
-    return "-" if value is None or np.isnan(value) else f"{value:+.2f}"
+    """``+0.42`` / ``-1.00``; a difference that rounds to zero is ``+0.00`` (never ``-0.00``); ``-`` if none."""
+    return "-" if value is None or np.isnan(value) else f"{round(float(value), 2) + 0.0:+.2f}"
 
 
 def quoted_block(
