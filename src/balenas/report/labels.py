@@ -20,9 +20,9 @@ RUN_KEYS: tuple[str, ...] = ("space", "dataset", "method", "order", "seed")
 #: The paper's names of the gradient orders.
 ORDER_NAMES: Mapping[int, str] = MappingProxyType({1: "1st", 2: "2nd"})
 DEFAULT_ORDERS: tuple[int, ...] = (1, 2)
-#: Line colours, handed out in the method registry's order (darts red, balenas blue as before).
+#: Line colours, handed out in the method registry's (sorted) order: balenas blue, darts red, as before.
 PALETTE: tuple[str, ...] = (
-    "tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple",
+    "tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple",
     "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray",
 )
 #: Line style and marker per gradient order (overlapping curves stay distinguishable).

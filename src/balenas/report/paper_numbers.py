@@ -10,6 +10,7 @@ computed value. A missing folder or file is not an error (the tables say "paper 
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,15 +84,23 @@ class PaperTable:
 
 def _parse(spec: PaperSpec, path: Path) -> pd.DataFrame:
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as err:
+        with path.open(newline="") as handle:
+            records = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise PaperNumbersError(f"{path}: cannot read the paper's {spec.name} CSV: {err}") from err
-    got, want = list(raw.columns), list(spec.columns)
+    if not records:
+        raise PaperNumbersError(f"{path}: empty file; expected the header {list(spec.columns)}")
+    header, body = records[0], [r for r in records[1:] if r]
+    got, want = list(header), list(spec.columns)
     if sorted(got) != sorted(want):
         raise PaperNumbersError(
             f"{path}: columns {got} do not match the paper's {spec.name}: missing "
             f"{sorted(set(want) - set(got))}, unknown {sorted(set(got) - set(want))}"
         )
+    ragged = [i + 2 for i, r in enumerate(body) if len(r) != len(header)]
+    if ragged:
+        raise PaperNumbersError(f"{path}: line(s) {ragged} do not have the header's {len(header)} columns")
+    raw = pd.DataFrame(body, columns=header, dtype=str)
     out = raw[want].copy()
     for key in spec.keys:
         if (out[key].str.strip() == "").any():
