@@ -137,6 +137,15 @@ def paper_files(folder: str | Path | None) -> list[str]:
     return [str(Path(folder) / s.file) for s in PAPER_TABLES.values() if (Path(folder) / s.file).exists()]
 
 
+def quoted_note(missing: str, table: str, source: str, what: str) -> str:
+    """The note under a table's quoted block: ``missing`` when the paper numbers are not available, else
+    where they were read, ``what`` they are, and what the difference column means."""
+    if missing:
+        return missing
+    return (f"{QUOTED_HEADING.capitalize()} ({PAPER_CITATION}, {table}; read from {source}): {what}; "
+            "'reproduced - paper' is the difference of the means; '-' where either is missing.")
+
+
 # --- the quoted block ----------------------------------------------------------------------------
 QUOTED_COLUMNS: tuple[str, ...] = ("metric", "paper", "paper_std", "reproduced", "reproduced_std", "difference")
 

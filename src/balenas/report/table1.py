@@ -68,6 +68,7 @@ from balenas.report.paper_numbers import (
     PaperTable,
     quoted_cells,
     quoted_display,
+    quoted_note,
 )
 
 log = logging.getLogger(__name__)
@@ -542,11 +543,8 @@ def _notes(table: Table1) -> list[str]:
 
 
 def _paper_note(table: Table1) -> str:
-    if table.paper_missing:
-        return table.paper_missing
-    return (f"Quoted from the paper ({PAPER_CITATION}, Table 1; read from {table.paper_source}): mean ± std over "
-            "the paper's 4 search seeds, '-' where the paper prints none; 'reproduced - paper' is the "
-            "difference of the means.")
+    return quoted_note(table.paper_missing, "Table 1", table.paper_source,
+                       "mean ± std over the paper's 4 search seeds, '-' where the paper prints none")
 
 
 def to_markdown(table: Table1) -> str:

@@ -30,7 +30,14 @@ import pandas as pd
 
 from balenas.report.io import latex_table, markdown_table, write_table, write_text
 from balenas.report.labels import ZERO_COST_LABEL, order_name, selector_rows, tf_label
-from balenas.report.paper_numbers import PAPER_CITATION, QUOTED_HEADING, PaperTable, quoted_cells, quoted_display
+from balenas.report.paper_numbers import (
+    PAPER_CITATION,
+    QUOTED_HEADING,
+    PaperTable,
+    quoted_cells,
+    quoted_display,
+    quoted_note,
+)
 from balenas.report.table1 import METRIC_LABELS, METRICS, format_over_seeds
 
 log = logging.getLogger(__name__)
@@ -181,11 +188,8 @@ def paper_grid(table: Table2, style: str = "md") -> pd.DataFrame:
 
 
 def _paper_note(table: Table2) -> str:
-    if table.paper_missing:
-        return table.paper_missing
-    return (f"{QUOTED_HEADING.capitalize()} ({PAPER_CITATION}, Table 2; read from {table.paper_source}): the "
-            "paper's test accuracy per sample size K (its proxy: SynFlow); 'reproduced - paper' is the "
-            "difference of the means; '-' where one of them is missing.")
+    return quoted_note(table.paper_missing, "Table 2", table.paper_source,
+                       "the paper's test accuracy per sample size K (its proxy: SynFlow)")
 
 
 def build_table2(
