@@ -13,7 +13,7 @@ One row per (search run, metric)::
     value   float  accuracy in percent; NaN when the benchmark does not hold it (never 0)
     arch    str    optional: the NAS-Bench-201 string of the run's architecture
 
-:func:`balenas.stages.benchmark_report.table1_lookups` builds this frame from the lookup records of
+:func:`balenas.report.table1_runs.table1_lookups` builds this frame from the lookup records of
 :mod:`balenas.stages.benchmark`; a value the benchmark table does not hold comes out as NaN.
 
 Output
