@@ -37,19 +37,18 @@ def test_paper_keys_labels_and_styles_come_from_the_registry():
 
 
 def test_a_new_method_gets_a_row_a_key_and_a_colour(monkeypatch):
-    from dataclasses import dataclass
+    from dataclasses import replace
 
     from balenas.methods import METHODS
     from balenas.report.table1 import table1_rows
 
-    @dataclass(frozen=True)
-    class OneOrder:  # what the core's Method gives: a label and its orders
-        name: str = "enas"
-        label: str = "ENAS"
-        orders: tuple[int, ...] = (1,)
-
-    monkeypatch.setitem(METHODS._items, "enas", OneOrder())
+    darts = METHODS.get("darts")
+    one_order = replace(darts, name="enas", label="ENAS", orders=(1,), paper_rows={})
+    monkeypatch.setitem(METHODS._items, "enas", one_order)
     assert labels.paper_key("enas", 1) == "enas" and labels.run_label("enas", 1) == "ENAS"
+    renamed = replace(darts, name="xnas", label="XNAS", paper_rows={1: "xnas_first", 2: "xnas_2nd"})
+    monkeypatch.setitem(METHODS._items, "xnas", renamed)
+    assert labels.paper_key("xnas", 1) == "xnas_first"  # Method.paper_rows wins over the convention
     colours = {labels.method_colour(m) for m in METHODS.keys()}
     assert len(colours) == len(METHODS.keys())  # a colour of its own, without editing the report
     rows = {r.key: r for r in table1_rows(["random_baseline", "enas", "gdas", "darts_1st", "optimal"])}

@@ -33,9 +33,10 @@ ALL_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|ski
 BEST_C10_VALID = 6111  # the best cifar10-valid x-valid architecture (shared data README)
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CONFIG = {
-    "datasets": ["digits"],
-    "methods": ["darts", "balenas"],
-    "orders": [1],
+    "experiments": [
+        {"space": "nb201", "dataset": "digits", "method": m, "orders": [1], "seeds": [0, 1]}
+        for m in ("darts", "balenas")
+    ],
     "selection": {"selectors": ["tf", "uniform"], "ks": [10], "proxies": ["synflow"]},
     "report": {
         "table1": {
@@ -267,7 +268,7 @@ def test_report_with_lookups_fills_tables_and_figure(
     assert t1.at["DARTS (1st)", "CIFAR-100 valid"] == "missing (0/2 tabulated)"  # 1835: not in the partial column
     assert t1.at["Random baseline", "CIFAR-100 valid"] == "n/a (partial column)"
     second = (
-        "not run: order 2 not in orders" if "2" in GRADIENTS else "not run: no order-2 gradient implemented"
+        "not run: order 2 not in the sheet's orders" if "2" in GRADIENTS else "not run: no order-2 gradient implemented"
     )
     assert t1.at["DARTS (2nd)", "CIFAR-10 test"] == second
     assert "benchmark lookups are off" not in md
@@ -356,7 +357,7 @@ def test_report_with_lookups_off_says_so_and_lists_selections(tmp_path: Path) ->
 
 def test_row_status_names_the_reason() -> None:
     choice = Table1Choice.from_config(CONFIG)
-    status = row_status({**CONFIG, "methods": ["balenas"]}, choice)
-    assert status["darts_1st"] == "not run: darts not in methods"
+    status = row_status({**CONFIG, "experiments": CONFIG["experiments"][1:]}, choice)
+    assert status["darts_1st"] == "not run: darts not in the experiment sheet"
     assert status["balenas_1st"] == "not run"
     assert status["balenas_tf"] == "not run: no BaLeNAS-TF selection with proxy synflow, K=10, order 1"

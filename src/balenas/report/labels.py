@@ -46,14 +46,14 @@ def method_label(method: str) -> str:
 
 
 def method_orders(method: str) -> tuple[int, ...]:
-    """The gradient orders a registered method defines (``Method.orders``; ``(1, 2)`` before the core has it)."""
-    return tuple(getattr(METHODS.get(method), "orders", DEFAULT_ORDERS))
+    """The gradient orders a registered method defines (``Method.orders``)."""
+    return tuple(METHODS.get(method).orders)
 
 
 def paper_key(method: str, order: int) -> str:
     """The method row's key in the paper's Table 1 CSV: ``Method.paper_rows[order]`` when the method gives
     one, else ``<name>_1st`` / ``<name>_2nd`` for a method with several orders and ``<name>`` otherwise."""
-    rows = (getattr(METHODS.get(method), "paper_rows", None) or {}) if method in METHODS else {}
+    rows = METHODS.get(method).paper_rows if method in METHODS else {}
     if int(order) in rows:
         return str(rows[int(order)])
     orders = method_orders(method) if method in METHODS else DEFAULT_ORDERS

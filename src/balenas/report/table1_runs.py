@@ -17,6 +17,7 @@ import pandas as pd
 
 from balenas.archopt.gradients import GRADIENTS
 from balenas.benchmarks.settings import SelectionChoice, Table1Choice
+from balenas.experiments import experiments_of
 from balenas.methods import METHODS
 from balenas.report.labels import ORDER_NAMES, method_orders, order_name, paper_key, selector_rows
 from balenas.report.paper_numbers import PaperTable
@@ -70,19 +71,20 @@ def run_rows(tidy: pd.DataFrame) -> dict[str, int]:
 
 
 def row_status(configured: Mapping[str, Any], choice: Table1Choice) -> dict[str, str]:
-    """Why a Table-1 row has no runs ("not run: <reason>"), for every registry row."""
-    methods = list(configured.get("methods", []))
-    orders = [int(o) for o in configured.get("orders", [])]
+    """Why a Table-1 row has no runs ("not run: <reason>"), for every registry row; what runs is the
+    experiment sheet's rows on the Table-1 space and search dataset."""
+    sheet = [e for e in experiments_of(configured) if e.space == TABLE1_SPACE and e.dataset == choice.search_dataset]
     status: dict[str, str] = {}
     for method in METHODS.keys():
+        rows = [e for e in sheet if e.method == method]
         for order in method_orders(method):
             key = paper_key(method, order)
             if str(order) not in GRADIENTS:
                 status[key] = f"not run: no order-{order} gradient implemented"
-            elif method not in methods:
-                status[key] = f"not run: {method} not in methods"
-            elif order not in orders:
-                status[key] = f"not run: order {order} not in orders"
+            elif not rows:
+                status[key] = f"not run: {method} not in the experiment sheet"
+            elif not any(order in e.orders for e in rows):
+                status[key] = f"not run: order {order} not in the sheet's orders"
             else:
                 status[key] = "not run"
     for row in selector_rows():
