@@ -27,7 +27,7 @@ from balenas.report.table1 import (
 
 PAPER_CSV = """method,cifar10_valid,cifar10_valid_std,cifar10_test,cifar10_test_std,cifar100_valid,cifar100_valid_std,cifar100_test,cifar100_test_std,imagenet16_valid,imagenet16_valid_std,imagenet16_test,imagenet16_test_std
 random_baseline,83.20,13.28,86.61,13.46,60.70,12.55,60.83,12.58,33.34,9.39,33.13,9.66
-gdas,90.00,0.21,93.51,0.13,71.14,0.27,70.61,0.26,41.70,1.26,41.84,0.90
+unseen_nas,90.00,0.21,93.51,0.13,71.14,0.27,70.61,0.26,41.70,1.26,41.84,0.90
 darts_1st,39.77,0.00,54.30,0.00,15.03,0.00,15.61,0.00,16.43,0.00,16.32,0.00
 darts_2nd,39.77,0.00,54.30,0.00,15.03,0.00,15.61,0.00,16.43,0.00,16.32,0.00
 zero_cost_nas,90.19,0.66,93.45,0.28,70.55,1.61,70.73,1.36,43.24,2.52,43.64,2.42
@@ -109,7 +109,7 @@ def test_rows_without_results_are_kept_and_labelled(lookups: pd.DataFrame) -> No
     with pytest.raises(ValueError, match="has 3 run"):
         build_table1(lookups, status={"darts_1st": "not implemented"})
     with pytest.raises(ValueError, match="unknown row"):
-        build_table1(lookups, status={"gdas": "not run"})
+        build_table1(lookups, status={"no_such_row": "not run"})
 
 
 def test_best_run_is_chosen_by_cifar10_valid_with_lowest_seed_on_ties(lookups: pd.DataFrame) -> None:
@@ -137,7 +137,7 @@ def test_lookup_validation(lookups: pd.DataFrame) -> None:
     )
     assert cell(build_table1(keyed), "darts_1st", "cifar10_test")["mean"] == 86.0  # Metric keys accepted
     with pytest.raises(ValueError, match=r"unknown \(method, order\)"):
-        build_table1(lookups.assign(method="gdas"))
+        build_table1(lookups.assign(method="no_such_method"))
     with pytest.raises(ValueError, match="unknown order"):
         build_table1(lookups.assign(order="3rd"))
     with pytest.raises(ValueError, match="unknown Table-1 metric"):
@@ -160,12 +160,12 @@ def paper(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_rows_follow_the_paper_and_the_registry(paper) -> None:  # type: ignore[no-untyped-def]
     rows = table1_rows(paper.keys())
     keys = [r.key for r in rows]
-    assert keys == ["random", "gdas", "darts_1st", "darts_2nd", "zero_cost", "balenas_1st", "balenas_2nd",
+    assert keys == ["random", "unseen_nas", "darts_1st", "darts_2nd", "zero_cost", "balenas_1st", "balenas_2nd",
                     "balenas_tf", "optimal"]  # the paper's order; its keys mapped onto the run rows
-    gdas = rows[1]
-    assert gdas.default_status == "not run: method gdas not registered"
+    unseen = rows[1]
+    assert unseen.default_status == "not run: method unseen_nas not registered"
     assert [r.key for r in table1_rows()] == [r.key for r in ROWS]  # without the paper: registry rows only
-    assert set(keys) - {"gdas"} == {r.key for r in ROWS}
+    assert set(keys) - {"unseen_nas"} == {r.key for r in ROWS}
 
 
 def test_paper_block_sets_the_paper_beside_the_reproduced_values(lookups: pd.DataFrame, paper) -> None:  # type: ignore[no-untyped-def]
@@ -174,17 +174,17 @@ def test_paper_block_sets_the_paper_beside_the_reproduced_values(lookups: pd.Dat
     darts = cells.loc[("darts_1st", "cifar10_valid")]
     assert (darts["paper"], darts["paper_std"], darts["reproduced"]) == (39.77, 0.0, 82.0)
     assert darts["difference"] == pytest.approx(82.0 - 39.77)
-    assert np.isnan(cells.loc[("gdas", "cifar10_valid"), "difference"])  # not run: no difference
+    assert np.isnan(cells.loc[("unseen_nas", "cifar10_valid"), "difference"])  # not run: no difference
     assert np.isnan(cells.loc[("optimal", "cifar10_valid"), "paper_std"])  # the paper prints no std
     grid = paper_grid(table).set_index("Method")
     assert grid.at["DARTS (1st)", "CIFAR-10 valid: paper"] == "39.77 ± 0.00"
     assert grid.at["DARTS (1st)", "CIFAR-10 valid: reproduced"] == "82.00 ± 2.00"
     assert grid.at["DARTS (1st)", "CIFAR-10 valid: reproduced - paper"] == "+42.23"
-    assert grid.at["gdas", "CIFAR-10 test: reproduced"] == "not run: method gdas not registered"
+    assert grid.at["unseen_nas", "CIFAR-10 test: reproduced"] == "not run: method unseen_nas not registered"
     assert grid.at["optimal", "CIFAR-10 valid: paper"] == "91.61"
     md = to_markdown(table)
     assert "quoted from the paper" in md and "not found" not in md
-    assert summary_grid(table)["Method"].tolist()[1] == "gdas"  # every paper row in the main grid too
+    assert summary_grid(table)["Method"].tolist()[1] == "unseen_nas"  # every paper row in the main grid too
 
 
 def test_the_optimal_row_shows_paper_and_benchmark_and_says_so(lookups: pd.DataFrame, paper) -> None:  # type: ignore[no-untyped-def]
