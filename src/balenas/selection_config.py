@@ -13,7 +13,7 @@ from typing import Any
 from balenas.data import DataConfig, check_data_config
 from balenas.proxies import PROXIES
 from balenas.select import SELECTORS, NetworkConfig
-from balenas.stages.proxy_correlation import CorrelationConfig
+from balenas.proxies.correlation_config import CorrelationConfig
 
 
 def _check_proxies(key: str, names: Any) -> None:
@@ -50,7 +50,7 @@ def correlation_config(config: Mapping[str, Any]) -> CorrelationConfig:
     """The ``proxy_correlation:`` block as a :class:`CorrelationConfig`.
 
     Keys the block omits (and empty ``proxies`` / ``metrics``) take the dataclass defaults: every proxy,
-    :data:`balenas.stages.proxy_correlation.DEFAULT_METRICS`.
+    :data:`balenas.proxies.correlation_config.DEFAULT_METRICS`.
     """
     block = dict(config.get("proxy_correlation") or {})
     net = block.get("network") or {}

@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 
 from balenas.benchmarks import CIFAR10_TEST, NB201Table, load_nb201_table
-from balenas.report.paper_numbers import PAPER_TABLE1, QuotedCell
+from balenas.report.paper_numbers import load_paper_table
 from balenas.report.table1 import (
     METRICS,
     ROWS,
     best_grid,
+    paper_grid,
+    table1_rows,
     build_table1,
     reference_rows,
     summary_grid,
@@ -23,6 +25,17 @@ from balenas.report.table1 import (
     write_table1,
 )
 
+PAPER_CSV = """method,cifar10_valid,cifar10_valid_std,cifar10_test,cifar10_test_std,cifar100_valid,cifar100_valid_std,cifar100_test,cifar100_test_std,imagenet16_valid,imagenet16_valid_std,imagenet16_test,imagenet16_test_std
+random_baseline,83.20,13.28,86.61,13.46,60.70,12.55,60.83,12.58,33.34,9.39,33.13,9.66
+unseen_nas,90.00,0.21,93.51,0.13,71.14,0.27,70.61,0.26,41.70,1.26,41.84,0.90
+darts_1st,39.77,0.00,54.30,0.00,15.03,0.00,15.61,0.00,16.43,0.00,16.32,0.00
+darts_2nd,39.77,0.00,54.30,0.00,15.03,0.00,15.61,0.00,16.43,0.00,16.32,0.00
+zero_cost_nas,90.19,0.66,93.45,0.28,70.55,1.61,70.73,1.36,43.24,2.52,43.64,2.42
+balenas_1st,91.03,0.15,93.62,0.12,70.88,0.60,70.98,0.41,45.19,0.75,45.25,0.86
+balenas_2nd,91.32,0.09,94.02,0.14,71.53,0.08,71.93,0.27,45.39,0.17,45.48,0.39
+balenas_tf,91.52,0.04,94.33,0.03,72.67,0.41,72.95,0.28,46.14,0.23,46.54,0.36
+optimal,91.61,,94.37,,74.49,,73.51,,46.77,,47.31,
+"""
 SHARED_CSV = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nb201" / "nb201_groundtruth.csv"
 )
@@ -96,7 +109,7 @@ def test_rows_without_results_are_kept_and_labelled(lookups: pd.DataFrame) -> No
     with pytest.raises(ValueError, match="has 3 run"):
         build_table1(lookups, status={"darts_1st": "not implemented"})
     with pytest.raises(ValueError, match="unknown row"):
-        build_table1(lookups, status={"gdas": "not run"})
+        build_table1(lookups, status={"no_such_row": "not run"})
 
 
 def test_best_run_is_chosen_by_cifar10_valid_with_lowest_seed_on_ties(lookups: pd.DataFrame) -> None:
@@ -124,7 +137,7 @@ def test_lookup_validation(lookups: pd.DataFrame) -> None:
     )
     assert cell(build_table1(keyed), "darts_1st", "cifar10_test")["mean"] == 86.0  # Metric keys accepted
     with pytest.raises(ValueError, match=r"unknown \(method, order\)"):
-        build_table1(lookups.assign(method="gdas"))
+        build_table1(lookups.assign(method="no_such_method"))
     with pytest.raises(ValueError, match="unknown order"):
         build_table1(lookups.assign(order="3rd"))
     with pytest.raises(ValueError, match="unknown Table-1 metric"):
@@ -138,31 +151,74 @@ def test_lookup_validation(lookups: pd.DataFrame) -> None:
 
 
 # --- quoted paper block --------------------------------------------------------------------------
-def test_paper_block_is_separate_and_only_holds_found_numbers(lookups: pd.DataFrame) -> None:
-    table = build_table1(lookups)
-    found = table.paper.dropna(subset=["value"])
-    assert {(r.row, r.metric) for r in found.itertuples()} == {(q.row, q.metric) for q in PAPER_TABLE1}
-    assert (table.paper["source"] == "not found").sum() == len(ROWS) * len(METRICS) - len(PAPER_TABLE1)
+@pytest.fixture
+def paper(tmp_path: Path):  # type: ignore[no-untyped-def]
+    (tmp_path / "table1_nb201.csv").write_text(PAPER_CSV)
+    return load_paper_table(tmp_path, "table1")
+
+
+def test_rows_follow_the_paper_and_the_registry(paper) -> None:  # type: ignore[no-untyped-def]
+    rows = table1_rows(paper.keys())
+    keys = [r.key for r in rows]
+    assert keys == ["random", "unseen_nas", "darts_1st", "darts_2nd", "zero_cost", "balenas_1st", "balenas_2nd",
+                    "balenas_tf", "optimal"]  # the paper's order; its keys mapped onto the run rows
+    unseen = rows[1]
+    assert unseen.default_status == "not run: method unseen_nas not registered"
+    assert [r.key for r in table1_rows()] == [r.key for r in ROWS]  # without the paper: registry rows only
+    assert set(keys) - {"unseen_nas"} == {r.key for r in ROWS}
+
+
+def test_paper_block_sets_the_paper_beside_the_reproduced_values(lookups: pd.DataFrame, paper) -> None:  # type: ignore[no-untyped-def]
+    table = build_table1(lookups, paper=paper)
+    cells = table.paper.set_index(["row", "metric"])
+    darts = cells.loc[("darts_1st", "cifar10_valid")]
+    assert (darts["paper"], darts["paper_std"], darts["reproduced"]) == (39.77, 0.0, 82.0)
+    assert darts["difference"] == pytest.approx(82.0 - 39.77)
+    assert np.isnan(cells.loc[("unseen_nas", "cifar10_valid"), "difference"])  # not run: no difference
+    assert np.isnan(cells.loc[("optimal", "cifar10_valid"), "paper_std"])  # the paper prints no std
+    grid = paper_grid(table).set_index("Method")
+    assert grid.at["DARTS (1st)", "CIFAR-10 valid: paper"] == "39.77 ± 0.00"
+    assert grid.at["DARTS (1st)", "CIFAR-10 valid: reproduced"] == "82.00 ± 2.00"
+    assert grid.at["DARTS (1st)", "CIFAR-10 valid: reproduced - paper"] == "+42.23"
+    assert grid.at["unseen_nas", "CIFAR-10 test: reproduced"] == "not run: method unseen_nas not registered"
+    assert grid.at["optimal", "CIFAR-10 valid: paper"] == "91.61"
     md = to_markdown(table)
-    assert "Quoted from the paper" in md and md.count("not found") >= len(ROWS) * len(METRICS) - len(
-        PAPER_TABLE1
+    assert "quoted from the paper" in md and "not found" not in md
+    assert summary_grid(table)["Method"].tolist()[1] == "unseen_nas"  # every paper row in the main grid too
+
+
+def test_the_optimal_row_shows_paper_and_benchmark_and_says_so(lookups: pd.DataFrame, paper) -> None:  # type: ignore[no-untyped-def]
+    ref = pd.DataFrame(
+        [dict(row=r, metric=m, mean=v, std=np.nan, n=1, note="") for r in ("random", "optimal") for m, v in
+         zip(METRICS, (91.61, 94.37, 73.49, 73.51, 46.73, 47.31))]
     )
-    custom = build_table1(
-        lookups, quoted=[QuotedCell("darts_1st", "cifar10_test", 54.3, 0.0, "mean±std", "x")]
-    )
-    assert to_markdown(custom).count("54.30 ± 0.00") == 1
-    with pytest.raises(ValueError, match="unknown row/metric"):
-        build_table1(lookups, quoted=[QuotedCell("gdas", "cifar10_test", 1.0, None, "", "x")])
+    table = build_table1(lookups, reference=ref, paper=paper)
+    diff = table.paper.set_index(["row", "metric"])["difference"]
+    assert diff[("optimal", "cifar100_valid")] == pytest.approx(-1.0)
+    assert diff[("optimal", "cifar10_valid")] == pytest.approx(0.0)
+    md = to_markdown(table)
+    assert "CIFAR-100 valid (paper 74.49, benchmark 73.49)" in md
+    assert "ImageNet16-120 valid (paper 46.77, benchmark 46.73)" in md and "CIFAR-10 valid (paper" not in md
+
+
+def test_absent_paper_numbers_are_said_not_failed(lookups: pd.DataFrame, tmp_path: Path) -> None:
+    table = build_table1(lookups, paper=load_paper_table(tmp_path / "nope", "table1"))
+    message = f"paper numbers not available: {tmp_path / 'nope'} not found"
+    assert table.paper.empty and message in to_markdown(table) and message in to_latex(table)
+    assert message in to_csv_frame(table)["note"].tolist()
 
 
 # --- writers -------------------------------------------------------------------------------------
-def test_writers(lookups: pd.DataFrame, tmp_path: Path) -> None:
-    table = build_table1(lookups, status={"zero_cost": "not implemented"})
+def test_writers(lookups: pd.DataFrame, tmp_path: Path, paper) -> None:  # type: ignore[no-untyped-def]
+    table = build_table1(lookups, status={"zero_cost": "not implemented"}, paper=paper)
     csv, md, tex = write_table1(table, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex")
     back = pd.read_csv(csv)
     assert set(back["block"]) == {"reproduced", "best_run", "quoted_from_paper"}
     reproduced = back[back["block"] == "reproduced"]
-    assert len(reproduced) == len(ROWS) * len(METRICS)
+    assert len(reproduced) == len(table.rows) * len(METRICS)
+    quoted = back[back["block"] == "quoted_from_paper"].set_index(["row", "metric"])
+    assert quoted.at[("balenas_1st", "cifar10_valid"), "mean"] == 91.03
+    assert quoted.at[("balenas_1st", "cifar10_valid"), "difference"] == pytest.approx((91 + 91 + 90) / 3 - 91.03)  # seeds 4, 3, 5
     assert (
         reproduced.loc[reproduced["row"] == "darts_1st", "mean"].notna().sum() == 5
     )  # IN16 valid stays empty

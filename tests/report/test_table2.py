@@ -13,9 +13,11 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 
 from balenas.report.benchmark_curves import CURVE_METRICS, curve_figure, curve_stats
+from balenas.report.paper_numbers import load_paper_table
 from balenas.report.table2 import (
     accuracy_grid,
     build_table2,
+    paper_grid,
     row_label,
     selections_grid,
     to_csv_frame,
@@ -98,7 +100,7 @@ def test_writers_with_and_without_lookups(sel: pd.DataFrame, tmp_path: Path) -> 
     assert set(back["block"]) == {"summary", "selection", "note"}
     assert len(back[back["block"] == "selection"]) == len(sel)
     text = md.read_text()
-    assert text.count("## ") == 4 and "lookups are off" not in text and "nan" not in text.lower()
+    assert text.count("## ") == 5 and "lookups are off" not in text and "nan" not in text.lower()
     latex = tex.read_text()
     assert latex.count(r"\begin{tabular}") == 3 and "±" not in latex and r"$\pm$" in latex
     off = build_table2(sel, lookups_off="/x/nb201.csv not found")
@@ -108,6 +110,34 @@ def test_writers_with_and_without_lookups(sel: pd.DataFrame, tmp_path: Path) -> 
     assert "benchmark lookups are off: /x/nb201.csv not found" in to_csv_frame(off)["note"].tolist()
     empty = build_table2(sel.iloc[:0])
     assert "No selections were run" in to_markdown(empty)
+
+
+PAPER_CSV = """method,sample_size,cifar10_test,cifar10_test_std,cifar100_test,cifar100_test_std,imagenet16_test,imagenet16_test_std
+zero_cost_nas,10,92.12,1.25,68.1,2.49,40.07,1.86
+zero_cost_nas,50,92.52,0.05,70.27,0.25,42.92,0.95
+balenas_tf,10,94.08,0.13,72.55,0.42,45.82,0.30
+"""
+
+
+def test_paper_block_beside_the_reproduced_cells(sel: pd.DataFrame, tmp_path: Path) -> None:
+    (tmp_path / "table2_nb201.csv").write_text(PAPER_CSV)
+    table = build_table2(sel, paper=load_paper_table(tmp_path, "table2"))
+    cells = table.paper.set_index(["Method", "Proxy", "K", "metric"])
+    c = cells.loc[("BaLeNAS-TF (1st)", "synflow", 10, "cifar10_test")]
+    assert (c["paper"], c["paper_std"], c["reproduced"]) == (94.08, 0.13, 93.5)
+    assert c["difference"] == pytest.approx(93.5 - 94.08)
+    assert cells.loc[("Zero-cost NAS", "synflow", 50, "cifar10_test"), "paper"] == 92.52  # not run here
+    assert np.isnan(cells.loc[("BaLeNAS-TF (1st)", "synflow", 100, "cifar10_test"), "paper"])  # not in the CSV
+    assert not any("DARTS" in m for m, *_ in cells.index)  # no paper counterpart: left out
+    grid = paper_grid(table).set_index(["Method", "K"])
+    assert grid.at[("Zero-cost NAS", "50"), "CIFAR-10 test: reproduced"] == "not run"
+    assert grid.at[("BaLeNAS-TF (1st)", "10"), "CIFAR-10 test: reproduced - paper"] == "-0.58"
+    md = to_markdown(table)
+    assert "quoted from the paper" in md and "not retrieved" not in md
+    back = to_csv_frame(table)
+    assert (back["block"] == "quoted_from_paper").sum() == len(table.paper)
+    missing = build_table2(sel, paper=load_paper_table(tmp_path / "absent", "table2"))
+    assert f"paper numbers not available: {tmp_path / 'absent'} not found" in to_markdown(missing)
 
 
 def test_curve_stats_and_figure() -> None:

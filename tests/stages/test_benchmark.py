@@ -23,17 +23,21 @@ from balenas.stages.benchmark import (
     lookup_selection_stage,
     lookup_stage,
 )
-from balenas.stages.benchmark_report import benchmark_report_stage, row_status
+from balenas.methods import METHODS
+from balenas.report.table1_runs import row_status
+from balenas.stages.benchmark_report import benchmark_report_stage
 from balenas.benchmarks.settings import Table1Choice
 
 from ..conftest import shared_file
 
 ALL_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
 BEST_C10_VALID = 6111  # the best cifar10-valid x-valid architecture (shared data README)
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CONFIG = {
-    "datasets": ["digits"],
-    "methods": ["darts", "balenas"],
-    "orders": [1],
+    "experiments": [
+        {"space": "nb201", "dataset": "digits", "method": m, "orders": [1], "seeds": [0, 1]}
+        for m in ("darts", "balenas")
+    ],
     "selection": {"selectors": ["tf", "uniform"], "ks": [10], "proxies": ["synflow"]},
     "report": {
         "table1": {
@@ -231,12 +235,13 @@ def _runs(root: Path, table_file: Path) -> tuple[list[Path], list[Path], list[Pa
 def test_report_with_lookups_fills_tables_and_figure(
     nb201_groundtruth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import balenas.report.table1_runs as rows
     import balenas.stages.benchmark_report as stage
 
     calls: dict[str, int] = {}
 
-    def counted(name: str):
-        real = getattr(stage, name)
+    def counted(module, name: str):  # type: ignore[no-untyped-def]
+        real = getattr(module, name)
 
         def wrapper(*args):
             calls[name] = calls.get(name, 0) + 1
@@ -244,8 +249,8 @@ def test_report_with_lookups_fills_tables_and_figure(
 
         return wrapper
 
-    for name in ("reference_rows", "table1_lookups"):
-        monkeypatch.setattr(stage, name, counted(name))
+    for module, name in ((stage, "reference_rows"), (rows, "table1_lookups")):
+        monkeypatch.setattr(module, name, counted(module, name))
     search, sel, epochs = _runs(tmp_path, nb201_groundtruth)
     outputs = report_paths(str(tmp_path / "results"), ["digits"], True)
     config = {**CONFIG, "selection": {**CONFIG["selection"], "ks": [10, 50]}}  # K=50 configured, not run
@@ -264,7 +269,7 @@ def test_report_with_lookups_fills_tables_and_figure(
     assert t1.at["DARTS (1st)", "CIFAR-100 valid"] == "missing (0/2 tabulated)"  # 1835: not in the partial column
     assert t1.at["Random baseline", "CIFAR-100 valid"] == "n/a (partial column)"
     second = (
-        "not run (order 2 not in orders)" if "2" in GRADIENTS else "not implemented (second-order gradient)"
+        "not run: order 2 not in the sheet's orders" if "2" in GRADIENTS else "not run: no order-2 gradient implemented"
     )
     assert t1.at["DARTS (2nd)", "CIFAR-10 test"] == second
     assert "benchmark lookups are off" not in md
@@ -281,6 +286,35 @@ def test_report_with_lookups_fills_tables_and_figure(
     assert (darts["n"] == 2).all()
     assert Path(outputs["curve_digits_png"]).stat().st_size > 10_000
     assert Path(outputs["curve_digits_pdf"]).read_bytes().startswith(b"%PDF")
+
+
+def test_report_shows_the_paper_beside_the_reproduced_rows(nb201_groundtruth: Path, tmp_path: Path) -> None:
+    paper = SHARED / "paper"
+    if not (paper / "table1_nb201.csv").exists():
+        pytest.skip(f"needs the paper's numbers at {paper} (../shared beside the checkout); not present here")
+    search, sel, epochs = _runs(tmp_path, nb201_groundtruth)
+    outputs = report_paths(str(tmp_path / "results"), ["digits"], True)
+    benchmark_report_stage(search, sel, epochs, nb201_groundtruth, "", {**CONFIG, "paths": {"paper": str(paper)}},
+                           outputs)
+    md = Path(outputs["table1_md"]).read_text()
+    t1 = grid(md, "").set_index("Method")
+    keys = pd.read_csv(paper / "table1_nb201.csv")["method"].tolist()
+    csv = pd.read_csv(outputs["table1_csv"])
+    rows = csv.loc[csv["block"] == "reproduced", "row"].drop_duplicates().tolist()
+    assert len(rows) == len(keys)  # every paper row, and no other (each registry row is in the paper)
+    for key in (k for k in keys if k.rsplit("_", 1)[0] not in METHODS and k not in METHODS):
+        if key not in ("random_baseline", "optimal", "zero_cost_nas", "balenas_tf"):
+            assert t1.at[key, "CIFAR-10 test"] == f"not run: method {key} not registered"
+    quoted = grid(md, "## Reproduced beside the values quoted from the paper (Zhang et al., BaLeNAS, CVPR 2022 "
+                      "(arXiv:2111.13204), Table 1)").set_index("Method")
+    assert quoted.at["DARTS (1st)", "CIFAR-10 test: paper"] == "54.30 ± 0.00"
+    assert quoted.at["DARTS (1st)", "CIFAR-10 test: reproduced - paper"] == "+0.00"
+    assert quoted.at["optimal", "CIFAR-100 valid: paper"] == "74.49"
+    assert quoted.at["optimal", "CIFAR-100 valid: reproduced - paper"] == "-1.00"
+    assert "CIFAR-100 valid (paper 74.49, benchmark 73.49)" in md
+    assert "ImageNet16-120 valid (paper 46.77, benchmark 46.73)" in md
+    t2 = Path(outputs["table2_md"]).read_text()
+    assert "quoted from the paper" in t2 and "paper numbers not available" not in t2
 
 
 def test_report_with_lookups_off_says_so_and_lists_selections(tmp_path: Path) -> None:
@@ -312,7 +346,7 @@ def test_report_with_lookups_off_says_so_and_lists_selections(tmp_path: Path) ->
     assert t1.at["DARTS (1st)", "CIFAR-10 test"] == "benchmark lookups are off (2 runs)"
     assert t1.at["BaLeNAS-TF", "CIFAR-10 test"] == "benchmark lookups are off (2 runs)"
     assert (
-        t1.at["Zero-cost NAS", "CIFAR-10 test"] == "not run (no zero-cost selection with proxy synflow, K=10)"
+        t1.at["Zero-cost NAS", "CIFAR-10 test"] == "not run: no Zero-cost NAS selection with proxy synflow, K=10"
     )
     assert t1.at["Random baseline", "CIFAR-10 test"] == "not computed (no benchmark table)"
     csv = pd.read_csv(outputs["table1_csv"])
@@ -329,7 +363,7 @@ def test_report_with_lookups_off_says_so_and_lists_selections(tmp_path: Path) ->
 
 def test_row_status_names_the_reason() -> None:
     choice = Table1Choice.from_config(CONFIG)
-    status = row_status({**CONFIG, "methods": ["balenas"]}, choice)
-    assert status["darts_1st"] == "not run (darts not in methods)"
+    status = row_status({**CONFIG, "experiments": CONFIG["experiments"][1:]}, choice)
+    assert status["darts_1st"] == "not run: darts not in the experiment sheet"
     assert status["balenas_1st"] == "not run"
-    assert status["balenas_tf"] == "not run (no BaLeNAS-TF selection with proxy synflow, K=10, order 1)"
+    assert status["balenas_tf"] == "not run: no BaLeNAS-TF selection with proxy synflow, K=10, order 1"

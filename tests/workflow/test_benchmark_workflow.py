@@ -105,7 +105,7 @@ def test_lookups_off_then_on_then_from_the_official_archive(tmp_path):
     md = (tmp_path / TARGETS[0]).read_text()
     assert f"benchmark lookups are off: {absent} not found" in md
     assert _table1(md)["BaLeNAS (1st)"][0] == "benchmark lookups are off (1 run)"
-    assert _table1(md)["DARTS (1st)"][0] == "not run (darts not in the experiment sheet)"
+    assert _table1(md)["DARTS (1st)"][0] == "not run: darts not in the experiment sheet"
     assert "Distinct samples" in (tmp_path / TARGETS[1]).read_text()
     assert not (tmp_path / "results" / "benchmark").exists()
 

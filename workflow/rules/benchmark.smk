@@ -83,6 +83,7 @@ rule benchmark_report:
                 "selection",
                 "report",
                 "benchmarks",
+                "paths",
             )
         },
         code=CODE["benchmark_report"],

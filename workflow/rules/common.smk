@@ -249,6 +249,13 @@ def selection_lookup(selected):
     return f"{RESULTS}/benchmark/select/{inner}lookup.json"
 
 
+def paper_inputs():
+    """The paper's CSVs present under paths.paper (an edited file reruns the report; absent: none)."""
+    from balenas.report.paper_numbers import paper_files
+
+    return paper_files(config["paths"].get("paper"))
+
+
 def benchmark_report_inputs(wildcards):
     if not BENCHMARK.enabled:
         return {
@@ -256,12 +263,14 @@ def benchmark_report_inputs(wildcards):
             "selection": benchmark_selections(),
             "epochs": [],
             "table": [],
+            "paper": paper_inputs(),
         }
     return {
         "search": nb201_runs(f"{RESULTS}/benchmark/search/{RUN}/lookup.json"),
         "selection": [selection_lookup(p) for p in benchmark_selections()],
         "epochs": nb201_runs(f"{RESULTS}/benchmark/search/{RUN}/epochs.csv"),
         "table": benchmark_table(),
+        "paper": paper_inputs(),
     }
 
 

@@ -16,26 +16,12 @@ import pandas as pd
 
 from balenas.report.io import save_figure
 from balenas.report.curves import curve_figure
+from balenas.report.labels import label_style
 
 FIGURE_STEMS = {
     "skip": "fig2_skip_connections",
     "hessian": "fig3_hessian_eigenvalue",
 }
-
-
-METHOD_COLOURS = {"DARTS": "tab:red", "BaLeNAS": "tab:blue"}
-
-
-def order_style(label: str) -> dict[str, object]:
-    """One colour per method; solid lines and circles for first order, dashed lines and open squares for
-    second order (so overlapping curves, e.g. all at zero skip connections, stay distinguishable)."""
-    style: dict[str, object] = {}
-    colour = METHOD_COLOURS.get(label.split(" (")[0])
-    if colour is not None:
-        style["color"] = colour
-    if "(2nd)" in label:
-        return {**style, "linestyle": "--", "marker": "s", "ms": 4, "mfc": "none"}
-    return {**style, "linestyle": "-", "marker": "o", "ms": 3}
 
 
 def figure_paths(figures_dir: str | Path, space: str, dataset: str) -> dict[str, tuple[Path, Path]]:
@@ -52,7 +38,7 @@ def hessian_tracked(history: pd.DataFrame) -> bool:
 def skip_figure(history: pd.DataFrame, space: str, dataset: str, num_edges: int | None = None):
     title = f"Fig. 2: skip connections in the derived cell ({space} / {dataset})"
     ylabel = "skip_connect edges" + (f" (of {num_edges})" if num_edges else "")
-    return curve_figure(history, "skip_count", ylabel, title, style=order_style)
+    return curve_figure(history, "skip_count", ylabel, title, style=label_style)
 
 
 def hessian_figure(history: pd.DataFrame, space: str, dataset: str, every: Iterable[int] = ()):
@@ -62,7 +48,7 @@ def hessian_figure(history: pd.DataFrame, space: str, dataset: str, every: Itera
     if hessian_tracked(history):
         every = sorted(set(every))
         note = f"tracked every {', '.join(map(str, every))} epoch(s) and after the last" if every else None
-        return curve_figure(history, "hessian_max_eig", ylabel, title, note=note, style=order_style)
+        return curve_figure(history, "hessian_max_eig", ylabel, title, note=note, style=label_style)
     return curve_figure(
         history, "hessian_max_eig", ylabel, title,
         empty_message="Hessian tracking was off for every run\n(search.hessian_every: 0)",

@@ -18,14 +18,10 @@ import numpy as np
 import pandas as pd
 
 from balenas.proxies import ranking
+from balenas.proxies.correlation_config import PUBLISHED_METRIC  # the metric the published values refer to
 from balenas.proxies.correlation import CORRELATION_COLUMNS, proxy_correlations
 from balenas.report.io import save_figure, write_table
 
-#: The metric the published values refer to. zero-cost-nas scores NB201 on CIFAR-10 and reads, for each
-#: architecture, ``api.get_more_info(i, 'cifar10-valid', hp='200', is_random=False)['test-accuracy']``
-#: (``nasbench2_pred.py``; ``notebooks/nasbench201_correlations.ipynb`` correlates with that ``testacc``):
-#: models trained on the train split of cifar10-valid, evaluated on the original CIFAR-10 test set.
-PUBLISHED_METRIC = "cifar10-valid/ori-test/200"
 PUBLISHED_SOURCE = (
     "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021, Table 1 (NAS-Bench-201, CIFAR-10), "
     "as printed in github.com/SamsungLabs/zero-cost-nas notebooks/nasbench201_correlations.ipynb; naswot is "

@@ -12,13 +12,8 @@ import pandas as pd
 from balenas.report.curves import curve_figure
 from balenas.report.dynamics import figure_paths, write_dynamics_figures
 from balenas.report.io import mean_std, save_figure, write_table
-from balenas.report.labels import RUN_KEYS, method_label, order_name
+from balenas.report.labels import RUN_KEYS, run_label  # noqa: F401 (run_label: re-exported)
 from balenas.spaces import SPACES, get_space
-
-
-def run_label(method: str, order: int) -> str:
-    """``DARTS (1st)``, ``BaLeNAS (2nd)``: the paper's row names."""
-    return f"{method_label(method)} ({order_name(order)})"
 
 
 def load_runs(metrics_files: Sequence[str | Path], history_files: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from balenas.report.io import write_table
-from balenas.report.labels import method_label, order_name
+from balenas.report.labels import ZERO_COST_LABEL, order_name, tf_label
 
 KEY_COLUMNS: tuple[str, ...] = ("space", "dataset", "method", "order", "selector", "proxy", "k", "seed")
 COLUMNS: tuple[str, ...] = (
@@ -28,14 +28,6 @@ COLUMNS: tuple[str, ...] = (
     "argmax_genotype",
     "same_as_argmax",
 )
-
-
-ZERO_COST_LABEL = "Zero-cost NAS"
-
-
-def tf_label(method: str) -> str:
-    """``BaLeNAS-TF``, ``DARTS-TF``: a method's label with the TF selection."""
-    return f"{method_label(method)}-TF"
 
 
 def row_label(method: str, order: int | None, selector: str) -> str:

@@ -13,7 +13,7 @@ One row per (search run, metric)::
     value   float  accuracy in percent; NaN when the benchmark does not hold it (never 0)
     arch    str    optional: the NAS-Bench-201 string of the run's architecture
 
-:func:`balenas.stages.benchmark_report.table1_lookups` builds this frame from the lookup records of
+:func:`balenas.report.table1_runs.table1_lookups` builds this frame from the lookup records of
 :mod:`balenas.stages.benchmark`; a value the benchmark table does not hold comes out as NaN.
 
 Output
@@ -31,9 +31,14 @@ Output
     per row: the single run with the highest CIFAR-10 valid accuracy (ties: lowest seed) -- the selection is
     by validation accuracy, never by a test number -- and its six values.
 ``paper``
-    the numbers quoted from the paper (:mod:`balenas.report.paper_numbers`), every other cell "not found".
+    per row x metric: the paper's mean and std (``../shared/paper/table1_nb201.csv``, :mod:`balenas.report
+    .paper_numbers`) beside the reproduced mean and std, and ``difference`` = reproduced minus paper mean;
+    empty when the paper numbers are not available (then ``paper_missing`` says why).
 
-Rows are never dropped: a row with no runs shows its status ("not run" by default, or what ``status`` says,
+Rows come from the registries (:func:`table1_rows`): the reference rows, one row per (method, order) of
+every registered method, the selector rows (Zero-cost NAS, BaLeNAS-TF), and every other method row of the
+paper's table (e.g. GDAS before it is registered: "not run: method gdas not registered"). Rows are never
+dropped: a row with no runs shows its status ("not run" by default, or what ``status`` says,
 e.g. ``{"zero_cost": "not implemented"}``). Writers: :func:`to_csv`, :func:`to_markdown`,
 :func:`to_latex`, :func:`write_table1`.
 """
@@ -54,8 +59,17 @@ from balenas.benchmarks.nb201 import (
     IncompleteColumnError,
     NB201Table,
 )
-from balenas.report.io import PM, format_mean_std, latex_table, markdown_table, write_table, write_text
-from balenas.report.paper_numbers import PAPER_CITATION, PAPER_TABLE1, QuotedCell
+from balenas.methods import METHODS
+from balenas.report.io import format_mean_std, latex_table, markdown_table, write_table, write_text
+from balenas.report.labels import method_orders, order_name, paper_key, run_label, selector_rows
+from balenas.report.paper_numbers import (
+    PAPER_CITATION,
+    QUOTED_HEADING,
+    PaperTable,
+    quoted_cells,
+    quoted_display,
+    quoted_note,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,28 +92,55 @@ LOOKUP_COLUMNS: tuple[str, ...] = ("method", "order", "seed", "metric", "value",
 
 @dataclass(frozen=True)
 class RowSpec:
-    """One row of Table 1. ``kind``: ``population`` (random baseline), ``runs`` or ``optimum``."""
+    """One row of Table 1. ``kind``: ``population`` (random baseline), ``runs`` or ``optimum``.
+
+    ``method``/``order`` are the run identity of the tidy lookups; ``paper_key`` the row's key in the
+    paper's CSV; ``default_status`` what the row says when it has no runs.
+    """
 
     key: str
     label: str
     kind: str
     method: str = ""
     order: str = ""
+    paper_key: str = ""
+    default_status: str = "not run"
 
 
-ROWS: tuple[RowSpec, ...] = (
-    RowSpec("random", "Random baseline", "population"),
-    RowSpec("zero_cost", "Zero-cost NAS", "runs", "zero_cost"),
-    RowSpec("darts_1st", "DARTS (1st)", "runs", "darts", "1st"),
-    RowSpec("darts_2nd", "DARTS (2nd)", "runs", "darts", "2nd"),
-    RowSpec("balenas_1st", "BaLeNAS (1st)", "runs", "balenas", "1st"),
-    RowSpec("balenas_2nd", "BaLeNAS (2nd)", "runs", "balenas", "2nd"),
-    RowSpec("balenas_tf", "BaLeNAS-TF", "runs", "balenas_tf"),
-    RowSpec("optimal", "optimal", "optimum"),
+REFERENCE_ROWS: tuple[RowSpec, RowSpec] = (
+    RowSpec("random", "Random baseline", "population", paper_key="random_baseline"),
+    RowSpec("optimal", "optimal", "optimum", paper_key="optimal"),
 )
-ROW_OF_RUN: Mapping[tuple[str, str], str] = MappingProxyType(
-    {(r.method, r.order): r.key for r in ROWS if r.kind == "runs"}
-)
+
+
+def _unregistered_row(key: str) -> RowSpec:
+    name = next((key[: -len(s)] for s in ("_1st", "_2nd") if key.endswith(s)), key)
+    return RowSpec(key, key, "runs", key, "", key, f"not run: method {name} not registered")
+
+
+def table1_rows(paper_keys: Iterable[str] = ()) -> tuple[RowSpec, ...]:
+    """Table 1's rows, from the registries: random baseline, one row per (method, order) of every method in
+    :data:`balenas.methods.METHODS`, the selector rows, optimal; plus every other row of ``paper_keys`` (the
+    paper CSV's ``method`` column), which also fixes the order (rows the paper lacks go before optimal)."""
+    random, optimal = REFERENCE_ROWS
+    methods = [
+        RowSpec(paper_key(m, o), run_label(m, o), "runs", m, order_name(o), paper_key(m, o))
+        for m in METHODS.keys()
+        for o in method_orders(m)
+    ]
+    selectors = [RowSpec(r.key, r.label, "runs", r.key, "", r.paper_key) for r in selector_rows()]
+    ours = [random, *methods, *selectors, optimal]
+    paper = [k for k in dict.fromkeys(paper_keys) if k != optimal.paper_key]
+    if not paper:
+        return tuple(ours)
+    by_paper = {r.paper_key: r for r in ours}
+    rows = [by_paper.get(k) or _unregistered_row(k) for k in paper]
+    extra = [r for r in ours if r.paper_key not in paper and r is not optimal]
+    return (*rows, *extra, optimal)
+
+
+#: The rows without the paper's table (registry rows only).
+ROWS: tuple[RowSpec, ...] = table1_rows()
 _ORDER_ALIASES: Mapping[str, str] = MappingProxyType(
     {
         "": "",
@@ -137,7 +178,7 @@ def _normalise_metric(value: object) -> str:
     return _METRIC_ALIASES[value]  # type: ignore[index]
 
 
-def normalise_lookups(lookups: pd.DataFrame) -> pd.DataFrame:
+def normalise_lookups(lookups: pd.DataFrame, rows: Iterable[RowSpec] = ROWS) -> pd.DataFrame:
     """Check the tidy lookup frame and return it with canonical ``order``/``metric`` and a ``row`` column.
 
     Unknown methods/orders/metrics, non-numeric values and duplicate (run, metric) rows raise ``ValueError``.
@@ -164,11 +205,12 @@ def normalise_lookups(lookups: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(
             f"non-numeric value(s) in Table-1 lookups: {lookups['value'][bad_values].tolist()[:5]}"
         )
+    row_of_run = {(r.method, r.order): r.key for r in rows if r.kind == "runs"}
     runs = list(zip(out["method"], out["order"]))
-    unknown = sorted({r for r in runs if r not in ROW_OF_RUN})
+    unknown = sorted({r for r in runs if r not in row_of_run})
     if unknown:
-        raise ValueError(f"unknown (method, order) {unknown}; valid: {sorted(ROW_OF_RUN)}")
-    out["row"] = [ROW_OF_RUN[r] for r in runs]
+        raise ValueError(f"unknown (method, order) {unknown}; valid: {sorted(row_of_run)}")
+    out["row"] = [row_of_run[r] for r in runs]
     dups = out.duplicated(["row", "seed", "metric"])
     if dups.any():
         raise ValueError(
@@ -226,6 +268,9 @@ class Table1:
     seed_ddof: int
     benchmark_sha256: str
     notes: tuple[str, ...] = ()
+    rows: tuple[RowSpec, ...] = ROWS
+    paper_missing: str = ""  # "paper numbers not available: <path> not found" (then ``paper`` is empty)
+    paper_source: str = ""  # the paper CSV read
 
 
 def _std(values: np.ndarray, ddof: int) -> float:
@@ -316,27 +361,31 @@ def _best_run(row: RowSpec, runs: pd.DataFrame) -> list[dict[str, object]]:
     ]
 
 
-def _paper_frame(quoted: Iterable[QuotedCell]) -> pd.DataFrame:
-    by_cell = {(q.row, q.metric): q for q in quoted}
-    unknown = [k for k in by_cell if k[0] not in {r.key for r in ROWS} or k[1] not in METRICS]
-    if unknown:
-        raise ValueError(f"quoted paper cells with unknown row/metric: {unknown}")
-    records = []
-    for row in ROWS:
-        for metric in METRICS:
-            q = by_cell.get((row.key, metric))
-            records.append(
-                dict(
-                    row=row.key,
-                    label=row.label,
-                    metric=metric,
-                    value=q.value if q else np.nan,
-                    std=q.std if q and q.std is not None else np.nan,
-                    statistic=q.statistic if q else "",
-                    source=q.source if q else "not found",
-                )
-            )
-    return pd.DataFrame(records)
+PAPER_COLUMNS: tuple[str, ...] = (
+    "row", "label", "status", "metric", "paper", "paper_std", "reproduced", "reproduced_std", "difference",
+)
+
+
+def _paper_frame(rows: Iterable[RowSpec], summary: pd.DataFrame, paper: PaperTable | None) -> pd.DataFrame:
+    """Per row x metric: the paper's mean/std beside the reproduced ones and the difference of the means."""
+    if paper is None or not paper.available:
+        return pd.DataFrame(columns=list(PAPER_COLUMNS))
+    rows = list(rows)
+    key_of_paper = {r.paper_key: r.key for r in rows}
+    quoted = paper.frame.assign(row=[key_of_paper[k] for k in paper.frame["method"].astype(str)])
+    ok = summary[summary["status"] == "ok"]
+    wide = ok.pivot(index="row", columns="metric", values="mean").reindex(columns=list(METRICS))
+    stds = ok.pivot(index="row", columns="metric", values="std").reindex(columns=list(METRICS))
+    reproduced = pd.concat([wide, stds.add_suffix("_std")], axis=1).reindex([r.key for r in rows])
+    reproduced = reproduced.rename_axis("row").reset_index()
+    cells = quoted_cells(quoted, reproduced, ["row"], METRICS)
+    info = {r.key: r.label for r in rows}
+    status = summary.drop_duplicates("row").set_index("row")["status"]
+    cells["label"] = cells["row"].map(info)
+    cells["status"] = cells["row"].map(status)
+    order = {r.key: i for i, r in enumerate(rows)}
+    cells = cells.sort_values("row", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+    return cells[list(PAPER_COLUMNS)]
 
 
 def build_table1(
@@ -344,7 +393,7 @@ def build_table1(
     *,
     reference: pd.DataFrame | None = None,
     status: Mapping[str, str] | None = None,
-    quoted: Iterable[QuotedCell] = PAPER_TABLE1,
+    paper: PaperTable | None = None,
     seed_ddof: int = DEFAULT_SEED_DDOF,
     benchmark_sha256: str = "",
     notes: Iterable[str] = (),
@@ -355,19 +404,20 @@ def build_table1(
     raises, so a result is never hidden behind a label. ``notes`` are printed first under the table (e.g.
     "benchmark lookups are off: ..." and which configuration fills each row).
     """
+    rows = table1_rows(paper.keys() if paper is not None else ())
     status = dict(status or {})
-    unknown = sorted(set(status) - {r.key for r in ROWS})
+    unknown = sorted(set(status) - {r.key for r in rows})
     if unknown:
-        raise ValueError(f"status for unknown row(s) {unknown}; rows: {[r.key for r in ROWS]}")
-    tidy = normalise_lookups(lookups)
+        raise ValueError(f"status for unknown row(s) {unknown}; rows: {[r.key for r in rows]}")
+    tidy = normalise_lookups(lookups, rows)
     summary: list[dict[str, object]] = []
     best: list[dict[str, object]] = []
-    for row in ROWS:
+    for row in rows:
         runs = tidy[tidy["row"] == row.key]
         if row.kind != "runs":
             summary += _reference_cells(row, reference)
         elif runs.empty:
-            summary += _empty_cells(row, status.get(row.key, "not run"))
+            summary += _empty_cells(row, status.get(row.key, row.default_status))
             best += _best_run(row, runs)
         elif row.key in status:
             raise ValueError(
@@ -377,13 +427,17 @@ def build_table1(
             summary += _run_cells(row, runs, "ok", seed_ddof)
             best += _best_run(row, runs)
     log.info("Table 1 built from %d lookups (%d runs)", len(tidy), len(tidy.drop_duplicates(["row", "seed"])))
+    summary_frame = pd.DataFrame(summary)
     return Table1(
-        pd.DataFrame(summary),
+        summary_frame,
         pd.DataFrame(best),
-        _paper_frame(quoted),
+        _paper_frame(rows, summary_frame, paper),
         seed_ddof,
         benchmark_sha256,
         tuple(notes),
+        rows,
+        paper.missing if paper is not None else "paper numbers not available: not given",
+        str(paper.path) if paper is not None and paper.available else "",
     )
 
 
@@ -412,17 +466,10 @@ def _fmt_value(value: float) -> str:
     return "missing" if np.isnan(value) else f"{value:.2f}"
 
 
-def _fmt_quoted(cell: pd.Series, style: str) -> str:
-    if np.isnan(cell["value"]):
-        return "not found"
-    text = f"{cell['value']:.2f}"
-    return text + (f"{PM[style]}{cell['std']:.2f}" if not np.isnan(cell["std"]) else "")
-
-
 def summary_grid(table: Table1, style: str = "md") -> pd.DataFrame:
     """Display grid: Method x six metrics (+ seeds run)."""
     rows = []
-    for row in ROWS:
+    for row in table.rows:
         cells = table.summary[table.summary["row"] == row.key].set_index("metric")
         runs = int(cells["n_runs"].max()) if row.kind == "runs" else 0
         rows.append(
@@ -438,7 +485,7 @@ def summary_grid(table: Table1, style: str = "md") -> pd.DataFrame:
 def best_grid(table: Table1) -> pd.DataFrame:
     """Display grid of the selected run per method row; rows without one say why."""
     rows = []
-    for row in (r for r in ROWS if r.kind == "runs"):
+    for row in (r for r in table.rows if r.kind == "runs"):
         cells = table.best[table.best["row"] == row.key].set_index("metric")
         seed = int(cells["seed"].iloc[0])
         status = table.summary.loc[table.summary["row"] == row.key, "status"].iloc[0]
@@ -456,17 +503,31 @@ def best_grid(table: Table1) -> pd.DataFrame:
 
 
 def paper_grid(table: Table1, style: str = "md") -> pd.DataFrame:
-    rows = []
-    for row in ROWS:
-        cells = table.paper[table.paper["row"] == row.key].set_index("metric")
-        rows.append(
-            {"Method": row.label, **{METRIC_LABELS[m]: _fmt_quoted(cells.loc[m], style) for m in METRICS}}
-        )
-    return pd.DataFrame(rows)
+    """Display grid of the quoted block: per metric the paper's value, the reproduced one and their
+    difference; a row not computed here says its status in the reproduced cells."""
+    cells = table.paper.rename(columns={"label": "Method"})
+    texts = {(r.label,): st for r, st in zip(table.rows, _row_status(table)) if st != "ok"}
+    return quoted_display(cells, ["Method"], metric_labels=METRIC_LABELS, style=style, reproduced_text=texts)
+
+
+def _row_status(table: Table1) -> list[str]:
+    first = table.summary.drop_duplicates("row").set_index("row")["status"]
+    return [str(first.get(r.key, "not run")) for r in table.rows]
+
+
+def optimal_note(table: Table1) -> str:
+    """Where the paper's optimal row differs from this benchmark's optimum (both are shown)."""
+    opt = table.paper[(table.paper["row"] == "optimal") & (table.paper["difference"].abs() >= 0.005)]
+    if opt.empty:
+        return ""
+    cells = ", ".join(
+        f"{METRIC_LABELS[c.metric]} (paper {c.paper:.2f}, benchmark {c.reproduced:.2f})" for c in opt.itertuples()
+    )
+    return (f"optimal: the paper's optimal row differs from the benchmark's best architecture in {cells}; "
+            "both are shown (the reproduced value is the benchmark's).")
 
 
 def _notes(table: Table1) -> list[str]:
-    sources = sorted({s for s in table.paper["source"] if s != "not found"})
     return [
         f"Mean ± std over search seeds (std with ddof={table.seed_ddof}); (k/n): only k of n seeds have a "
         "tabulated value; 'missing (0/n tabulated)': the benchmark table holds the value for none of them.",
@@ -476,10 +537,14 @@ def _notes(table: Table1) -> list[str]:
         "(which contain the top 1 % by validation accuracy).",
         f"Best single run: {SELECTION_RULE}.",
         f"Benchmark table sha256: {table.benchmark_sha256 or 'not recorded'}.",
-        f"Quoted from the paper ({PAPER_CITATION}); 'not found' = not retrieved, not zero. "
-        f"Source(s): {', '.join(sources) if sources else 'none'}. Quoted single numbers do not say whether "
-        "they are means or best runs.",
+        _paper_note(table),
+        *([optimal_note(table)] if optimal_note(table) else []),
     ]
+
+
+def _paper_note(table: Table1) -> str:
+    return quoted_note(table.paper_missing, "Table 1", table.paper_source,
+                       "mean ± std over the paper's 4 search seeds, '-' where the paper prints none")
 
 
 def to_markdown(table: Table1) -> str:
@@ -493,9 +558,9 @@ def to_markdown(table: Table1) -> str:
         "",
         markdown_table(best_grid(table)),
         "",
-        f"## Quoted from the paper ({PAPER_CITATION}), not computed here",
+        f"## Reproduced beside the values {QUOTED_HEADING} ({PAPER_CITATION}, Table 1)",
         "",
-        markdown_table(paper_grid(table, "md")),
+        table.paper_missing or markdown_table(paper_grid(table, "md")),
         "",
         "Notes:",
         *[f"- {n}" for n in _notes(table)],
@@ -512,7 +577,8 @@ def to_latex(table: Table1) -> str:
         "",
         latex_table(best, f"Best single run ({SELECTION_RULE})"),
         "",
-        latex_table(paper_grid(table, "tex"), f"Quoted from the paper ({PAPER_CITATION}), not computed here"),
+        (f"% {table.paper_missing}" if table.paper_missing else
+         latex_table(paper_grid(table, "tex"), f"Reproduced beside the values {QUOTED_HEADING} ({PAPER_CITATION})")),
         "",
         *[f"% {n.replace('±', '+-')}" for n in _notes(table)],
         "",
@@ -524,8 +590,10 @@ def to_csv_frame(table: Table1) -> pd.DataFrame:
     """One long numeric frame: ``block`` = reproduced / best_run / quoted_from_paper (/ note: ``note`` text)."""
     ours = table.summary.assign(block="reproduced", seed_ddof=table.seed_ddof)
     best = table.best.rename(columns={"value": "mean"}).assign(block="best_run")
-    paper = table.paper.rename(columns={"value": "mean"}).assign(block="quoted_from_paper")
-    notes = pd.DataFrame({"block": "note", "note": list(table.notes)})
+    paper = table.paper.rename(columns={"paper": "mean", "paper_std": "std"}).assign(
+        block="quoted_from_paper", source=table.paper_source
+    )
+    notes = pd.DataFrame({"block": "note", "note": [*table.notes, *([table.paper_missing] if table.paper_missing else [])]})
     cols = [
         "block",
         "row",
@@ -539,7 +607,9 @@ def to_csv_frame(table: Table1) -> pd.DataFrame:
         "seed_ddof",
         "seed",
         "arch",
-        "statistic",
+        "reproduced",
+        "reproduced_std",
+        "difference",
         "source",
         "note",
     ]

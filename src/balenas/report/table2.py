@@ -14,21 +14,30 @@ Input: one row per selected architecture (one selection job)::
 With lookups, the table shows mean +- std over seeds (ddof 1) of the test accuracies per (method, proxy) and
 K; without them it lists the selected genotypes and scores and says that lookups are off. Rows other than
 Zero-cost NAS and BaLeNAS-TF (DARTS with TF selection) are shown too and labelled as not in the paper.
+The paper's own Table 2 (``../shared/paper/table2_nb201.csv``) is set beside the reproduced values, per
+(row, proxy, K) and test metric, with reproduced minus paper (the difference of the means).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from balenas.report.io import latex_table, markdown_table, write_table, write_text
-from balenas.report.labels import order_name
-from balenas.report.selection import ZERO_COST_LABEL, tf_label
+from balenas.report.labels import ZERO_COST_LABEL, order_name, selector_rows, tf_label
+from balenas.report.paper_numbers import (
+    PAPER_CITATION,
+    QUOTED_HEADING,
+    PaperTable,
+    quoted_cells,
+    quoted_display,
+    quoted_note,
+)
 from balenas.report.table1 import METRIC_LABELS, METRICS, format_over_seeds
 
 log = logging.getLogger(__name__)
@@ -76,6 +85,9 @@ class Table2:
     lookups_off: str
     seed_ddof: int
     notes: tuple[str, ...]
+    paper: pd.DataFrame = field(default_factory=pd.DataFrame)  # quoted_cells keyed by Method, Proxy, K
+    paper_missing: str = ""
+    paper_source: str = ""
 
     @property
     def lookups_on(self) -> bool:
@@ -126,6 +138,60 @@ def _summary(sel: pd.DataFrame, ddof: int) -> pd.DataFrame:
     return pd.DataFrame(records, columns=cols)
 
 
+PAPER_KEYS = ("Method", "Proxy", "K")
+
+
+def _paper_key(method: str) -> str:
+    """The paper CSV's key of a Table-2 row: the selector row whose method (or, for zero_cost, none) it is."""
+    for row in selector_rows():
+        if (row.method or row.key) == method:
+            return row.paper_key
+    return ""
+
+
+def paper_cells(summary: pd.DataFrame, paper: PaperTable | None) -> pd.DataFrame:
+    """The paper's Table 2 beside the reproduced mean/std per (row label, proxy, K) and test metric.
+
+    Each paper row (method, sample size) is set beside every reproduced (label, proxy) of that method (e.g.
+    both gradient orders of BaLeNAS-TF, each proxy); a paper method without reproduced rows keeps one row
+    with its paper label and an empty proxy. Rows the paper has no counterpart for are left out."""
+    if paper is None or not paper.available:
+        return pd.DataFrame()
+    ours = summary.assign(paper_key=[_paper_key(m) for m in summary["method"]])
+    ours = ours[(ours["paper_key"] != "") & ours["metric"].isin(TEST_METRICS)]
+    index = ["label", "proxy", "k", "paper_key"]
+    means = ours.pivot(index=index, columns="metric", values="mean")
+    stds = ours.pivot(index=index, columns="metric", values="std").add_suffix("_std")
+    reproduced = pd.concat([means, stds], axis=1).reindex(
+        columns=[c for m in TEST_METRICS for c in (m, f"{m}_std")]
+    ).reset_index()
+    reproduced = reproduced.rename(columns={"label": "Method", "proxy": "Proxy", "k": "K"})
+    labels = {r.paper_key: (r.label if not r.method else f"{r.label} ({order_name(1)})") for r in selector_rows()}
+    quoted = []
+    for rec in paper.frame.to_dict("records"):
+        combos = reproduced.loc[reproduced["paper_key"] == rec["method"], ["Method", "Proxy"]].drop_duplicates()
+        if combos.empty:
+            combos = pd.DataFrame({"Method": [labels.get(rec["method"], rec["method"])], "Proxy": [""]})
+        for method, proxy in combos.itertuples(index=False):
+            quoted.append({**rec, "Method": method, "Proxy": proxy, "K": int(rec["sample_size"])})
+    quoted_frame = pd.DataFrame(quoted)
+    reproduced["K"] = reproduced["K"].astype(int)
+    return quoted_cells(quoted_frame, reproduced.drop(columns="paper_key"), PAPER_KEYS, TEST_METRICS)
+
+
+def paper_grid(table: Table2, style: str = "md") -> pd.DataFrame:
+    """Display grid of the quoted block (rows without reproduced values say why)."""
+    cells = table.paper.astype({"K": str})
+    why = "lookups off" if not table.lookups_on else "not run"
+    texts = {k: why for k, g in cells.groupby(list(PAPER_KEYS), sort=False) if g["reproduced"].isna().all()}
+    return quoted_display(cells, PAPER_KEYS, metric_labels=METRIC_LABELS, style=style, reproduced_text=texts)
+
+
+def _paper_note(table: Table2) -> str:
+    return quoted_note(table.paper_missing, "Table 2", table.paper_source,
+                       "the paper's test accuracy per sample size K (its proxy: SynFlow)")
+
+
 def build_table2(
     selections: pd.DataFrame,
     *,
@@ -133,13 +199,16 @@ def build_table2(
     ks: Iterable[int] | None = None,
     seed_ddof: int = DEFAULT_SEED_DDOF,
     notes: Iterable[str] = (),
+    paper: PaperTable | None = None,
 ) -> Table2:
     """Assemble Table 2 (module docstring). ``ks`` fixes the K columns (default: the K's selected)."""
     sel = normalise_selections(selections, with_values=not lookups_off)
     ks = tuple(sorted({int(k) for k in ks} if ks is not None else set(sel["k"].tolist())))
     summary = _summary(sel, seed_ddof) if not lookups_off else _summary(sel.iloc[:0], seed_ddof)
     log.info("Table 2 from %d selections, K in %s, lookups %s", len(sel), ks, "off" if lookups_off else "on")
-    return Table2(summary, sel, ks, lookups_off, seed_ddof, tuple(notes))
+    return Table2(summary, sel, ks, lookups_off, seed_ddof, tuple(notes), paper_cells(summary, paper),
+                  paper.missing if paper is not None else "paper numbers not available: not given",
+                  str(paper.path) if paper is not None and paper.available else "")
 
 
 # --- formatting ----------------------------------------------------------------------------------
@@ -199,7 +268,7 @@ def _notes(table: Table2) -> list[str]:
     notes += [
         "K: architectures sampled per selection (from the learned distribution for -TF rows, uniformly for "
         "Zero-cost NAS); the proxy picks the best of them at initialisation.",
-        "The paper's own Table 2 numbers were not retrieved and are not quoted here.",
+        _paper_note(table),
     ]
     return notes
 
@@ -224,6 +293,8 @@ def to_markdown(table: Table2) -> str:
                 "",
             ]
     parts += ["## Selected architectures", "", markdown_table(selections_grid(table)), ""]
+    parts += [f"## Reproduced beside the values {QUOTED_HEADING} ({PAPER_CITATION}, Table 2)", "",
+              table.paper_missing or markdown_table(paper_grid(table)), ""]
     parts += ["Notes:", *[f"- {n}" for n in _notes(table)], ""]
     return "\n".join(parts)
 
@@ -241,6 +312,8 @@ def to_latex(table: Table2) -> str:
             latex_table(selections_grid(table).drop(columns="Architecture"), "Selected architectures"),
             "",
         ]
+    parts += [f"% {table.paper_missing}" if table.paper_missing else
+              latex_table(paper_grid(table, "tex"), f"Reproduced beside the values {QUOTED_HEADING} (Table 2)"), ""]
     parts += [f"% {n.replace('±', '+-')}" for n in _notes(table)] + [""]
     return "\n".join(parts)
 
@@ -254,8 +327,11 @@ def to_csv_frame(table: Table2) -> pd.DataFrame:
         *([f"benchmark lookups are off: {table.lookups_off}"] if table.lookups_off else []),
         *_notes(table),
     ]
+    quoted = table.paper.rename(columns={"Method": "label", "Proxy": "proxy", "K": "k"}).assign(
+        block="quoted_from_paper", source=table.paper_source
+    )
     frame = pd.concat(
-        [summary, selections, pd.DataFrame({"block": "note", "note": notes})], ignore_index=True
+        [summary, selections, quoted, pd.DataFrame({"block": "note", "note": notes})], ignore_index=True
     )
     first = [
         "block",

@@ -20,7 +20,6 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,9 @@ import torch
 
 from balenas.benchmarks import Metric, NB201Table, load_nb201_table
 from balenas.data import DataConfig, load_dataset
-from balenas.proxies import PROXIES
 from balenas.proxies.correlation import SCORE_COLUMNS, score_genotypes
-from balenas.report.proxy_correlation import PUBLISHED_METRIC, write_correlation_report
+from balenas.proxies.correlation_config import DEFAULT_METRICS, CorrelationConfig  # noqa: F401 (re-exported)
+from balenas.report.proxy_correlation import write_correlation_report
 from balenas.runtime import (
     atomic_path,
     code_hash,
@@ -53,54 +52,6 @@ SCORING_CODE = ["proxies", "supernets", "ops.py", "spaces", "select.py", "data.p
 
 #: Stream id of the architecture sample (see :mod:`balenas.select` for the selection streams).
 STREAM_ARCHS = 304
-
-#: Metrics correlated with when the block names none: the one the published values refer to (so they are
-#: compared, and it is the one plotted), then the paper tables' CIFAR-10 test accuracy.
-DEFAULT_METRICS: tuple[str, ...] = (PUBLISHED_METRIC, "cifar10/ori-test/200")
-
-
-@dataclass(frozen=True)
-class CorrelationConfig:
-    """The ``proxy_correlation:`` block (plus the space it samples from)."""
-
-    n_archs: int
-    dataset: str
-    channels: int = 16
-    cells_per_stage: int = 5
-    batch_size: int = 64
-    seed: int = 0
-    space: str = "nb201"
-    proxies: tuple[str, ...] = field(default_factory=lambda: tuple(PROXIES.keys()))
-    metrics: tuple[str, ...] = DEFAULT_METRICS
-    checkpoint_every: int = 10
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "proxies", tuple(self.proxies))
-        object.__setattr__(self, "metrics", tuple(self.metrics))
-        for key in ("n_archs", "channels", "cells_per_stage", "batch_size", "checkpoint_every"):
-            if int(getattr(self, key)) < 1:
-                raise ValueError(f"proxy_correlation.{key} must be >= 1, got {getattr(self, key)}")
-        for name in self.proxies:
-            PROXIES.get(name)
-        if not self.metrics:
-            raise ValueError("proxy_correlation.metrics must name at least one benchmark metric")
-        for key in self.metrics:
-            Metric.parse(key)
-
-    @classmethod
-    def from_dict(cls, cfg: Mapping[str, Any]) -> CorrelationConfig:
-        return cls(**dict(cfg))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    def scoring_key(self) -> dict[str, Any]:
-        """What the scores depend on (a checkpoint written under another key is ignored)."""
-        d = self.to_dict()
-        d.pop("metrics")
-        d.pop("checkpoint_every")
-        return d
-
 
 def sample_distinct_genotypes(space: SearchSpace, n: int, seed: int) -> list[Genotype]:
     """``n`` distinct genotypes drawn uniformly (without replacement) from the stream ``(seed, STREAM_ARCHS)``."""
