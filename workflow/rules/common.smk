@@ -46,6 +46,7 @@ def sheet_values(key):
     """The distinct values of one run key over the sheet (wildcard constraints)."""
     return sorted({str(getattr(run, key)) for run in RUNS})
 
+
 # GPU rules (search, score_proxies, proxy_correlation) take `resources: gpu=GPU`: one GPU per job unless
 # the config runs on the CPU. With profiles/slurm that is sbatch --gpus=1, with profiles/local one of the
 # workstation's `resources: gpu=N` slots; a `device: cpu` run neither requests nor waits for a GPU.
@@ -331,7 +332,8 @@ def zero_cost_seeds(space, dataset):
     rows = [
         e
         for e in EXPERIMENTS
-        if (e.space, e.dataset) == (space, dataset) and "uniform" in row_selectors(e, config)
+        if (e.space, e.dataset) == (space, dataset)
+        and "uniform" in row_selectors(e, config)
     ]
     return sorted({s for e in rows for s in e.seeds})
 
