@@ -73,8 +73,6 @@ def fig1_figure(errors: pd.DataFrame, space_name: str) -> plt.Figure:
             n = g["seed"].nunique()
             (line,) = ax.plot(s["epoch"], s["mean"], marker="o", ms=3, label=f"{label} (n={n} seeds)")
             ax.fill_between(s["epoch"], s["min"], s["max"], alpha=0.2, color=line.get_color())
-        if col.endswith("regret"):
-            ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
