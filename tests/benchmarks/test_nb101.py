@@ -196,3 +196,22 @@ def test_loader_rejects_wrong_and_truncated_files(tfrecord: Path, tmp_path: Path
         nb101.load_nb101_table(forged, verify_hashes=True)
     with pytest.raises(BenchmarkFileError, match="missing.csv.*does not exist"):
         nb101.load_nb101_table(tmp_path / "missing.csv")
+
+
+def test_up_front_validation_detects_kind_and_truncation(tfrecord: Path, tmp_path: Path) -> None:
+    assert nb101.scan_tfrecord(tfrecord) == 90
+    assert nb101.validate_nb101_source(tfrecord) == nb101.TFRECORD
+    out = tmp_path / "nb101.csv"
+    table = nb101.convert_nb101_file(tfrecord, out)
+    assert len(table) == 30 and table.source_sha256 == nb101.sha256_file(tfrecord)
+    assert nb101.validate_nb101_source(out) == nb101.COMPACT
+    again = nb101.convert_nb101_file(out, tmp_path / "again.csv")  # a compact table passes through
+    assert again.source_sha256 == table.source_sha256 and again.frame.equals(table.frame)
+    cut = tmp_path / "cut.tfrecord"
+    cut.write_bytes(tfrecord.read_bytes()[:-1])
+    with pytest.raises(BenchmarkFileError, match="cut.tfrecord.*truncated record 89"):
+        nb101.validate_nb101_source(cut)
+    other = tmp_path / "table.csv"
+    other.write_text("index,arch\n0,x\n")
+    with pytest.raises(BenchmarkFileError, match="table.csv.*not a TFRecord"):
+        nb101.validate_nb101_source(other)

@@ -594,3 +594,64 @@ class NB101Table:
 
     def provenance(self) -> dict[str, object]:
         return dict(source=self.source, sha256=self.sha256, source_sha256=self.source_sha256, rows=len(self.frame))
+
+
+# --- up-front checks for the pipeline ------------------------------------------------------------
+TFRECORD = "nb101-tfrecord"
+COMPACT = "nb101-compact-csv"
+
+
+def scan_tfrecord(path: str | Path) -> int:
+    """Walk the record framing without reading the data (length CRCs, sizes); returns the record count.
+
+    Cheap enough to run on the 500 MB official file before any job starts; a truncated file or one that
+    is not a TFRecord raises naming it. Data CRCs are checked by :func:`read_tfrecord` during conversion.
+    """
+    source = str(path)
+    size = Path(path).stat().st_size
+    count, offset = 0, 0
+    with open(path, "rb") as fh:
+        while offset < size:
+            head = fh.read(12)
+            if len(head) < 12:
+                raise BenchmarkFileError(f"{source}: truncated TFRecord header of record {count}")
+            if masked_crc32c(head[:8]) != struct.unpack("<I", head[8:])[0]:
+                raise BenchmarkFileError(f"{source}: length CRC mismatch at record {count}; not a TFRecord file or corrupt")
+            (length,) = struct.unpack("<Q", head[:8])
+            offset += 12 + length + 4
+            if offset > size:
+                raise BenchmarkFileError(f"{source}: truncated record {count} ({length} bytes announced)")
+            fh.seek(offset)
+            count += 1
+    if count == 0:
+        raise BenchmarkFileError(f"{source}: empty file; expected NAS-Bench-101 TFRecord records")
+    return count
+
+
+def validate_nb101_source(path: str | Path) -> str:
+    """Which kind of NAS-Bench-101 file ``path`` is (:data:`TFRECORD` or :data:`COMPACT`), after checking it."""
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkFileError(
+            f"{path}: file does not exist; expected nasbench_only108.tfrecord, nasbench_full.tfrecord or a "
+            f"compact NAS-Bench-101 CSV ({FORMAT})"
+        )
+    with open(path, "rb") as fh:
+        start = fh.read(len(FORMAT) + 2)
+    if start == b"# " + FORMAT.encode():
+        load_nb101_table(path)
+        return COMPACT
+    scan_tfrecord(path)
+    return TFRECORD
+
+
+def convert_nb101_file(source: str | Path, out: str | Path) -> NB101Table:
+    """Official TFRecord (or an already compact CSV) -> compact CSV at ``out``; returns the loaded table."""
+    kind = validate_nb101_source(source)
+    frame = load_nb101_table(source).frame.reset_index(drop=True) if kind == COMPACT else convert_nb101(source)
+    if kind == COMPACT:
+        frame.attrs.update(source_sha256=load_nb101_table(source).source_sha256)
+    tmp = Path(f"{out}.tmp")
+    write_nb101_table(frame, tmp)
+    tmp.replace(out)
+    return load_nb101_table(out)
