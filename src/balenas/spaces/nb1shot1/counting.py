@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from balenas.benchmarks.nb101 import module_hash, prune
+from balenas.nb101_graph import module_hash, prune
 from balenas.spaces.nb1shot1.space import OP_NAMES, NB1Shot1Space
 
 

@@ -34,7 +34,7 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
-from balenas.benchmarks.nb101 import (
+from balenas.nb101_graph import (
     CONV1X1,
     CONV3X3,
     INPUT,
