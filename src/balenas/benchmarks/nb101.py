@@ -410,7 +410,7 @@ def hash_of(genotype: GenotypeLike) -> str | None:
     if isinstance(genotype, tuple) and len(genotype) == 2:
         return spec_hash(*genotype)
     if hasattr(genotype, "matrix") and hasattr(genotype, "ops"):
-        return spec_hash(genotype.matrix, genotype.nb101_ops if hasattr(genotype, "nb101_ops") else genotype.ops)
+        return spec_hash(genotype.matrix, genotype.ops)
     raise TypeError(f"cannot look up {genotype!r}: expected a module hash, (matrix, ops) or a genotype")
 
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from balenas.spaces.base import check_groups
 from balenas.spaces.nb1shot1.space import OP_NAMES, SPECS, NB1Shot1ModelConfig, NB1Shot1Space
 
 
@@ -105,11 +106,7 @@ class NB1Shot1Supernet(nn.Module):
         self.classifier = nn.Linear(c_prev, num_classes)
 
     def _check(self, weights: Mapping[str, torch.Tensor]) -> None:
-        if set(weights) != set(self.groups):
-            raise ValueError(f"{self.space.name}: expected weight groups {list(self.groups)}, got {list(weights)}")
-        for name, shape in self.groups.items():
-            if tuple(weights[name].shape) != shape:
-                raise ValueError(f"{self.space.name}: weights[{name!r}] must be {shape}, got {tuple(weights[name].shape)}")
+        check_groups(weights, self.groups, f"{self.space.name} mixing weights")
 
     def forward(self, x: torch.Tensor, weights: Mapping[str, torch.Tensor]) -> torch.Tensor:
         self._check(weights)

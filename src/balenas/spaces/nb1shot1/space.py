@@ -34,6 +34,7 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
+from balenas.spaces.base import SearchSpace, check_groups
 from balenas.nb101_graph import (
     CONV1X1,
     CONV3X3,
@@ -116,7 +117,7 @@ class NB1Shot1Genotype:
     ops: tuple[str, ...]
 
 
-class NB1Shot1Space:
+class NB1Shot1Space(SearchSpace):
     """One of the NAS-Bench-1Shot1 spaces (named groups of architecture parameters, NB-101 genotypes)."""
 
     op_names: tuple[str, ...] = OP_NAMES
@@ -194,12 +195,7 @@ class NB1Shot1Space:
 
     # --- weights -> genotype -----------------------------------------------------------------
     def _check(self, params: Mapping[str, torch.Tensor]) -> None:
-        groups = self.param_groups
-        if set(params) != set(groups):
-            raise ValueError(f"{self.name}: expected groups {list(groups)}, got {list(params)}")
-        for name, shape in groups.items():
-            if tuple(params[name].shape) != shape:
-                raise ValueError(f"{self.name}: group {name!r} must have shape {shape}, got {tuple(params[name].shape)}")
+        check_groups(params, self.param_groups, f"{self.name} parameters")
 
     @staticmethod
     def _top_k(row: torch.Tensor, k: int) -> tuple[int, ...]:
@@ -290,28 +286,22 @@ class NB1Shot1Space:
         return genotype
 
     def to_json(self, genotype: NB1Shot1Genotype) -> dict:
+        """Canonical text plus the NB-101 view (matrix, ops, module hash); :meth:`from_json` reads the text."""
         self._check_genotype(genotype)
         return {
             "space": self.name,
+            "genotype": self.to_string(genotype),
             "matrix": [list(r) for r in genotype.matrix],
-            "ops": list(genotype.ops),
+            "nb101_ops": list(genotype.ops),
             "nb101_hash": self.nb101_hash(genotype),
         }
 
-    def from_json(self, blob: dict) -> NB1Shot1Genotype:
+    def from_json(self, blob: Mapping) -> NB1Shot1Genotype:
         if blob.get("space") != self.name:
             raise ValueError(f"{self.name}: JSON genotype is for space {blob.get('space')!r}")
-        try:
-            genotype = NB1Shot1Genotype(
-                self.name, tuple(tuple(int(x) for x in r) for r in blob["matrix"]), tuple(blob["ops"])
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"{self.name}: JSON genotype needs 'matrix' and 'ops' ({exc})") from None
-        return self.parse(self.to_string_unchecked(genotype))
-
-    @staticmethod
-    def to_string_unchecked(genotype: NB1Shot1Genotype) -> str:
-        return f"{matrix_to_bits(genotype.matrix)}|{','.join(genotype.ops)}"
+        if "genotype" not in blob:
+            raise ValueError(f"{self.name}: JSON genotype needs the key 'genotype' (canonical text)")
+        return self.parse(str(blob["genotype"]))
 
 
 def _factory(name: str) -> type:
