@@ -2,6 +2,7 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,15 @@ def test_failed_block_leaves_nothing(tmp_path):
             tmp.write_text("partial")
             raise RuntimeError("boom")
     assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+def test_seed_everything_turns_deterministic_algorithms_on_without_importing_inductor():
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from balenas.runtime import seed_everything; seed_everything(0); "
+            "print(torch.are_deterministic_algorithms_enabled(), "
+            "torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    assert out.stdout.split() == ["True", "True", "False"]

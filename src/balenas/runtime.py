@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import random
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,9 +25,23 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    deterministic_algorithms()
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = True
+
+
+def deterministic_algorithms() -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` without its import of torch._inductor.
+
+    The public call imports ``torch._inductor.config`` only to set inductor's own flag; that import costs
+    2-3 s of CPU in every job process (measured: 3.2 s -> 5.5 s user time for ``import torch`` alone vs.
+    with the call), and nothing on the CPU path compiles. When inductor is already loaded (a compiled GPU
+    path), the public call sets both flags.
+    """
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 def derived_generator(*keys: int) -> torch.Generator:
