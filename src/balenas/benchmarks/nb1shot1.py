@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from balenas.benchmarks.base import Lookup
 from balenas.benchmarks.nb101 import METRICS, NB101Table, load_nb101_table
-from balenas.benchmarks.nb201 import Optimum, PopulationStats
+from balenas.benchmarks.nb201 import IncompleteColumnError, Optimum, PopulationStats
 from balenas.spaces.nb1shot1 import SPACE_CLASSES, NB1Shot1Genotype, NB1Shot1Space, distinct_hashes
 
 
@@ -40,11 +41,48 @@ class NB1Shot1Benchmark:
         key = self._space.nb101_hash(genotype)
         return self.table.lookup(key or "", metric_name)
 
-    def population_stats(self, metric_name: str) -> PopulationStats:
-        return self.table.population_stats(metric_name, hashes=self.hashes())
+    # --- the Benchmark protocol (balenas.benchmarks.base) -------------------------------------
+    @property
+    def source(self) -> str:
+        return self.table.source
 
-    def optimum(self, metric_name: str) -> Optimum:
-        return self.table.optimum(metric_name, hashes=self.hashes())
+    @property
+    def sha256(self) -> str:
+        return self.table.sha256
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(METRICS)
+
+    def metric_key(self, name: str) -> str:
+        if name not in METRICS:
+            raise ValueError(f"unknown NAS-Bench-101 metric {name!r}; valid: {', '.join(METRICS)}")
+        return f"nasbench101/108-epochs/{name} (mean of 3 repeats)"
+
+    def lookup_genotype(self, genotype: NB1Shot1Genotype | str) -> Lookup:
+        space = self._space
+        g = space.parse(genotype) if isinstance(genotype, str) else genotype
+        key = space.nb101_hash(g)
+        present = key is not None and key in self.table.frame.index
+        values = {n: (self.table.query(key, n) if present else None) for n in METRICS}
+        reason = "" if present else ("no input->output path" if key is None else "arch not in table")
+        return Lookup(key, values, {} if present else {n: reason for n in METRICS})
+
+    def _complete(self, what: str, name: str, allow_partial: bool) -> frozenset[str]:
+        hashes = self.hashes()
+        found = len(hashes & set(self.table.frame.index))
+        if found < len(hashes) and not allow_partial:
+            raise IncompleteColumnError(
+                f"refusing the {what} of {name} over {self.space}: {self.source} holds {found} of the space's "
+                f"{len(hashes)} NAS-Bench-101 graphs; pass allow_partial=True to use the ones it holds"
+            )
+        return hashes
+
+    def population_stats(self, metric_name: str, *, allow_partial: bool = False) -> PopulationStats:
+        return self.table.population_stats(metric_name, hashes=self._complete("mean/std", metric_name, allow_partial))
+
+    def optimum(self, metric_name: str, *, allow_partial: bool = False) -> Optimum:
+        return self.table.optimum(metric_name, hashes=self._complete("optimum", metric_name, allow_partial))
 
     def provenance(self) -> dict[str, object]:
         return {**self.table.provenance(), "space": self.space}
