@@ -106,7 +106,8 @@ class ArchDistribution(nn.Module, abc.ABC):
 
 def group_parameters(groups: GroupShapes, init_std: float) -> nn.ParameterDict:
     """One ``init_std * N(0, 1)`` parameter per group, drawn from the global RNG in group order."""
-    return nn.ParameterDict({name: nn.Parameter(init_std * torch.randn(*shape)) for name, shape in groups.items()})
+    # a list of pairs, not a dict: ParameterDict sorts the keys of a plain dict, losing the space's group order
+    return nn.ParameterDict([(name, nn.Parameter(init_std * torch.randn(*shape))) for name, shape in groups.items()])
 
 
 def detached(params: Mapping[str, torch.Tensor]) -> ArchParams:

@@ -43,6 +43,15 @@ BENCHMARKS.add(
     "nb201",
     BenchmarkKind("nb201", "NAS-Bench-201 compact table (one row per architecture)", load_nb201_table),
 )
+from balenas.benchmarks.nb1shot1 import nb1shot1_loader  # noqa: E402 - after the base registry exists
+from balenas.spaces.nb1shot1 import SPECS as _NB1SHOT1_SPECS  # noqa: E402
+
+for _space in _NB1SHOT1_SPECS:
+    BENCHMARKS.add(
+        _space,
+        BenchmarkKind(_space, "NAS-Bench-101 compact table (one row per module hash), seen from the space",
+                      nb1shot1_loader(_space)),
+    )
 
 __all__ = [
     "BENCHMARKS",

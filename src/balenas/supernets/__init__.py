@@ -14,6 +14,8 @@ from typing import Any
 from torch import nn
 
 from balenas.registry import Registry
+from balenas.spaces.nb1shot1 import SPECS as NB1SHOT1_SPECS
+from balenas.supernets.nb1shot1 import nb1shot1_supernet_factory
 from balenas.supernets.nb201 import nb201_network, nb201_supernet
 
 SupernetFactory = Callable[[Any, int, int], nn.Module]
@@ -21,6 +23,8 @@ NetworkFactory = Callable[[Hashable, Any, int, int], nn.Module]
 
 SUPERNETS: Registry[SupernetFactory] = Registry("supernet")
 SUPERNETS.add("nb201", nb201_supernet)
+for _space in NB1SHOT1_SPECS:
+    SUPERNETS.add(_space, nb1shot1_supernet_factory(_space))
 
 NETWORKS: Registry[NetworkFactory] = Registry("network")
 NETWORKS.add("nb201", nb201_network)
