@@ -88,8 +88,10 @@ def test_present_but_bad_file_always_fails(tmp_path: Path, make, problem: str) -
 
 
 CONFIG = {
-    "datasets": ["digits", "cifar10"],
-    "orders": [1],
+    "experiments": [
+        {"space": "nb201", "dataset": d, "method": m, "orders": [1], "seeds": [0]}
+        for d in ("digits", "cifar10") for m in ("darts", "balenas")
+    ],
     "selection": {"selectors": ["tf", "uniform"], "ks": [10], "proxies": ["synflow", "snip"]},
     "report": {
         "table1": {
@@ -126,7 +128,14 @@ def test_choices_no_selection_produces_are_warned_about() -> None:
     assert len(warnings) == 3
     assert "report.table1.tf (proxy grasp, K=10, order 2)" in warnings[0]
     assert "report.table1.zero_cost (proxy snip, K=100)" in warnings[1]
-    assert "tf.order 2 is not in orders" in warnings[2]
+    assert "tf.order 2 is not among the nb201 balenas orders [1]" in warnings[2]
+
+
+def test_a_sheet_without_nb201_rows_needs_no_table1_choice() -> None:
+    config = {**CONFIG, "experiments": [{"space": "nb1shot1-s1", "dataset": "digits", "method": "darts",
+                                         "orders": [1], "seeds": [0]}]}
+    assert check_table1_choice(config, PROXIES) is None
+    assert table1_choice_warnings(config) == []
 
 
 def test_report_paths() -> None:

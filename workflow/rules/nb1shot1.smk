@@ -42,6 +42,8 @@ rule convert_nb101:
         table=f"{RESULTS}/benchmark/nb101_table.csv",
     log:
         "logs/convert_nb101/convert_nb101.log",
+    benchmark:
+        "benchmarks/convert_nb101/convert_nb101.tsv"
     conda:
         "../../envs/balenas.yaml"
     threads: 1
@@ -56,11 +58,17 @@ rule fig1_nb1shot1:
         history=lambda w: all_runs(f"{RESULTS}/search/{RUN}/history.csv", space=w.space),
         table=[NB101_TABLE] if NB101_TABLE else [],
     output:
-        png=f"{RESULTS}/figures/fig1_nb1shot1_{{space}}.png",
-        pdf=f"{RESULTS}/figures/fig1_nb1shot1_{{space}}.pdf",
-        csv=f"{RESULTS}/tables/fig1_nb1shot1_{{space}}.csv",
+        **for_report(
+            {
+                "png": f"{RESULTS}/figures/fig1_nb1shot1_{{space}}.png",
+                "pdf": f"{RESULTS}/figures/fig1_nb1shot1_{{space}}.pdf",
+                "csv": f"{RESULTS}/tables/fig1_nb1shot1_{{space}}.csv",
+            }
+        ),
     log:
         "logs/fig1_nb1shot1/{space}.log",
+    benchmark:
+        "benchmarks/fig1_nb1shot1/{space}.tsv"
     conda:
         "../../envs/balenas.yaml"
     threads: 1

@@ -160,8 +160,11 @@ class Table1Choice:
             raise BenchmarkConfigError(f"report.table1: missing key {err}") from None
 
 
-def check_table1_choice(config: Mapping[str, Any], proxies: Any) -> Table1Choice:
-    """``report.table1`` names a configured search dataset and registered proxies."""
+def check_table1_choice(config: Mapping[str, Any], proxies: Any) -> Table1Choice | None:
+    """``report.table1`` names a configured search dataset and registered proxies (None: the sheet searches
+    no nb201 space, so there is no Table 1 to fill)."""
+    if not sheet_datasets(config, "nb201"):
+        return None
     choice = Table1Choice.from_config(config)
     if choice.search_dataset not in sheet_datasets(config, "nb201"):
         raise BenchmarkConfigError(
@@ -178,6 +181,8 @@ def check_table1_choice(config: Mapping[str, Any], proxies: Any) -> Table1Choice
 
 def table1_choice_warnings(config: Mapping[str, Any]) -> list[str]:
     """Table-1 choices that no configured selection job produces (their rows will read 'not run')."""
+    if not sheet_datasets(config, "nb201"):
+        return []
     choice = Table1Choice.from_config(config)
     sel = dict(config.get("selection", {}) or {})
     selectors, ks, proxies = sel.get("selectors", []), sel.get("ks", []), sel.get("proxies", [])
