@@ -24,7 +24,7 @@ from balenas.methods import METHODS
 from balenas.proxies import PROXIES
 from balenas.registry import Registry
 from balenas.search import WEIGHT_STEP_ALPHA, SearchConfig, WeightOptConfig
-from balenas.select import SELECTORS
+from balenas.select import ALL_SELECTORS
 from balenas.selection_config import check_proxy_correlation, check_selection
 from balenas.spaces import SPACES, get_space
 
@@ -37,7 +37,7 @@ class ConfigError(ValueError):
 SCHEMA_REGISTRIES: dict[str, Registry[Any]] = {
     "spaces": SPACES,
     "methods": METHODS,
-    "selectors": SELECTORS,
+    "selectors": ALL_SELECTORS,
     "proxies": PROXIES,
     "orders": GRADIENTS,
     "vadam_forms": VADAM_FORMS,
@@ -143,7 +143,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the offending key; called before any job starts."""
     sheet = experiments(config)
     try:
-        check_sheet(sheet, SPACES, METHODS, SELECTORS, (config.get("data") or {}).keys())
+        check_sheet(sheet, SPACES, METHODS, ALL_SELECTORS, (config.get("data") or {}).keys())
     except SheetError as err:
         raise ConfigError(str(err)) from None
     for space in {e.space for e in sheet}:

@@ -327,3 +327,14 @@ def supernet_select(
             "rank": rank,
         }
     )
+
+
+#: Every selector name a config may use, with its family: ``proxy`` (scored by a training-free proxy,
+#: :data:`SELECTORS`) or ``supernet`` (scored by the search run's trained supernet, :data:`SUPERNET_SELECTORS`).
+ALL_SELECTORS: Registry[str] = Registry("selector")
+for _name in SELECTORS:
+    ALL_SELECTORS.add(_name, "proxy")
+for _name in SUPERNET_SELECTORS:
+    ALL_SELECTORS.add(_name, "supernet")
+#: The ``proxy`` part of a supernet selection's directory name (validation accuracy of the shared weights).
+SUPERNET_PROXY = "valacc"
