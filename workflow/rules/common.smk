@@ -46,6 +46,7 @@ def sheet_values(key):
     """The distinct values of one run key over the sheet (wildcard constraints)."""
     return sorted({str(getattr(run, key)) for run in RUNS})
 
+
 # GPU rules (search, score_proxies, proxy_correlation) take `resources: gpu=GPU`: one GPU per job unless
 # the config runs on the CPU. With profiles/slurm that is sbatch --gpus=1, with profiles/local one of the
 # workstation's `resources: gpu=N` slots; a `device: cpu` run neither requests nor waits for a GPU.
@@ -322,7 +323,8 @@ def zero_cost_seeds(space, dataset):
     rows = [
         e
         for e in EXPERIMENTS
-        if (e.space, e.dataset) == (space, dataset) and "uniform" in row_selectors(e, config)
+        if (e.space, e.dataset) == (space, dataset)
+        and "uniform" in row_selectors(e, config)
     ]
     return sorted({s for e in rows for s in e.seeds})
 
@@ -352,7 +354,42 @@ def selection_outputs():
             proxy=proxies,
             k=ks,
         )
+    return out + supernet_selection_outputs()
+
+
+def supernet_selector_wildcard():
+    from balenas.select import SUPERNET_SELECTORS
+
+    return "|".join(SUPERNET_SELECTORS)
+
+
+def supernet_selection_block():
+    """selection.supernet: the K and validation batch size of the supernet selectors (RandomNAS, SETN, ENAS)."""
+    return selection_block().get("supernet") or {"ks": [100], "batch_size": 64}
+
+
+def supernet_selection_outputs():
+    """selected.json of every supernet selector (supernet, topk, controller) a row asks for, per search run,
+    under the run's directory as tf's: results/select/<run>/<selector>-valacc-k<k>/."""
+    from balenas.select import ALL_SELECTORS, SUPERNET_PROXY
+
+    out = []
+    for e in EXPERIMENTS:
+        for selector in row_selectors(e, config):
+            if ALL_SELECTORS.get(selector) != "supernet":
+                continue
+            for run in e.runs():
+                out += expand(
+                    f"{RESULTS}/select/{run.path}/{selector}-{SUPERNET_PROXY}-k{{k}}/selected.json",
+                    k=supernet_selection_block()["ks"],
+                )
     return out
+
+
+def supernet_select_inputs(wildcards):
+    """The search run's arch.pt and supernet.pt (its shared weights score the candidates)."""
+    run = f"{RESULTS}/search/{wildcards.space}/{wildcards.dataset}/{wildcards.run_dir}"
+    return {"arch": f"{run}/arch.pt", "supernet": f"{run}/supernet.pt"}
 
 
 def selection_job(wildcards):
