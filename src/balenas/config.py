@@ -24,7 +24,7 @@ from balenas.methods import METHODS
 from balenas.proxies import PROXIES
 from balenas.registry import Registry
 from balenas.search import WEIGHT_STEP_ALPHA, SearchConfig, WeightOptConfig
-from balenas.select import ALL_SELECTORS
+from balenas.select import ALL_SELECTORS, SELECTORS
 from balenas.selection_config import check_proxy_correlation, check_selection
 from balenas.spaces import SPACES, get_space
 
@@ -37,7 +37,8 @@ class ConfigError(ValueError):
 SCHEMA_REGISTRIES: dict[str, Registry[Any]] = {
     "spaces": SPACES,
     "methods": METHODS,
-    "selectors": ALL_SELECTORS,
+    "selectors": ALL_SELECTORS,  # a row may name any selector
+    "proxy_selectors": SELECTORS,  # selection.selectors, the rows' default: proxy-scored ones
     "proxies": PROXIES,
     "orders": GRADIENTS,
     "vadam_forms": VADAM_FORMS,
