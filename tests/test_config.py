@@ -71,14 +71,16 @@ def test_schema_enums_come_from_the_registries():
     registries, so a registered method is valid in the schema without editing it."""
     from balenas.config import load_schema
     from balenas.methods import METHODS
-    from balenas.select import SELECTORS
+    from balenas.select import ALL_SELECTORS, SELECTORS
 
     text = (REPO / "workflow" / "schemas" / "config.schema.yaml").read_text()
     assert "x-registry: methods" in text and "enum: [tf, uniform]" not in text
     schema = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
     row = schema["properties"]["experiments"]["oneOf"][1]["items"]["properties"]
     assert row["method"]["enum"] == METHODS.keys()
-    assert row["selectors"]["items"]["enum"] == SELECTORS.keys()
+    assert row["selectors"]["items"]["enum"] == ALL_SELECTORS.keys()
+    default = schema["properties"]["selection"]["properties"]["selectors"]["items"]["enum"]
+    assert default == SELECTORS.keys()
     assert row["orders"]["items"]["enum"] == [1, 2]
 
 

@@ -24,8 +24,8 @@ from balenas.methods import METHODS
 from balenas.proxies import PROXIES
 from balenas.registry import Registry
 from balenas.search import WEIGHT_STEP_ALPHA, SearchConfig, WeightOptConfig
-from balenas.select import SELECTORS
 from balenas.speed import SpeedConfig
+from balenas.select import ALL_SELECTORS, SELECTORS
 from balenas.selection_config import check_proxy_correlation, check_selection
 from balenas.spaces import SPACES, get_space
 
@@ -38,7 +38,8 @@ class ConfigError(ValueError):
 SCHEMA_REGISTRIES: dict[str, Registry[Any]] = {
     "spaces": SPACES,
     "methods": METHODS,
-    "selectors": SELECTORS,
+    "selectors": ALL_SELECTORS,  # a row may name any selector
+    "proxy_selectors": SELECTORS,  # selection.selectors, the rows' default: proxy-scored ones
     "proxies": PROXIES,
     "orders": GRADIENTS,
     "vadam_forms": VADAM_FORMS,
@@ -159,7 +160,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the offending key; called before any job starts."""
     sheet = experiments(config)
     try:
-        check_sheet(sheet, SPACES, METHODS, SELECTORS, (config.get("data") or {}).keys())
+        check_sheet(sheet, SPACES, METHODS, ALL_SELECTORS, (config.get("data") or {}).keys())
     except SheetError as err:
         raise ConfigError(str(err)) from None
     for space in {e.space for e in sheet}:

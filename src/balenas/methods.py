@@ -116,3 +116,77 @@ METHODS.add(
         paper_rows=MappingProxyType({1: "balenas_1st", 2: "balenas_2nd"}),
     ),
 )
+
+
+# --- the other Table-1 baselines (issue 14) -------------------------------------------------------
+from balenas.archdist.controller import LSTMController  # noqa: E402
+from balenas.archdist.dirichlet import DirichletArch  # noqa: E402
+from balenas.archdist.gumbel import GumbelArch  # noqa: E402
+from balenas.archdist.uniform import SetnArch, UniformArch  # noqa: E402
+from balenas.archopt.drnas import DrNASAdam  # noqa: E402
+from balenas.archopt.reinforce import ControllerAdam, reinforce_arch_step  # noqa: E402
+from balenas.archopt.steps import no_arch_step  # noqa: E402
+
+_ADAM_KEYS = frozenset({"lr", "betas", "weight_decay", "init_std"})
+
+
+def _gumbel_dist(groups: GroupShapes, cfg: Mapping[str, Any], dataset_size: int) -> ArchDistribution:
+    return GumbelArch(groups, cfg["tau_max"], cfg["tau_min"], init_std=cfg["init_std"])
+
+
+def _dirichlet_dist(groups: GroupShapes, cfg: Mapping[str, Any], dataset_size: int) -> ArchDistribution:
+    return DirichletArch(groups, init_std=cfg["init_std"])
+
+
+def _drnas_adam(dist: DirichletArch, cfg: Mapping[str, Any]) -> ArchOptimizer:
+    return DrNASAdam(dist, cfg["lr"], tuple(cfg["betas"]), cfg["weight_decay"], cfg["reg_type"], cfg["reg_scale"])
+
+
+def _uniform_dist(groups: GroupShapes, cfg: Mapping[str, Any], dataset_size: int) -> ArchDistribution:
+    return UniformArch(groups)
+
+
+def _no_optimizer(dist: ArchDistribution, cfg: Mapping[str, Any]) -> None:
+    return None
+
+
+def _setn_dist(groups: GroupShapes, cfg: Mapping[str, Any], dataset_size: int) -> ArchDistribution:
+    return SetnArch(groups, init_std=cfg["init_std"])
+
+
+def _controller(groups: GroupShapes, cfg: Mapping[str, Any], dataset_size: int) -> ArchDistribution:
+    return LSTMController(groups, cfg["hidden"], cfg["layers"], cfg["temperature"], cfg["tanh_constant"])
+
+
+def _controller_adam(dist: LSTMController, cfg: Mapping[str, Any]) -> ArchOptimizer:
+    return ControllerAdam(
+        dist, cfg["lr"], tuple(cfg["betas"]), cfg["grad_clip"], cfg["entropy_weight"], cfg["baseline_decay"]
+    )
+
+
+METHODS.add(
+    "gdas",
+    Method("gdas", "GDAS", _gumbel_dist, _adam, _ADAM_KEYS | {"tau_max", "tau_min"}, orders=(1,),
+           paper_rows=MappingProxyType({1: "gdas"})),
+)
+METHODS.add(
+    "drnas",
+    Method("drnas", "DrNAS", _dirichlet_dist, _drnas_adam, _ADAM_KEYS | {"reg_type", "reg_scale"}, orders=(1, 2),
+           paper_rows=MappingProxyType({1: "drnas"})),
+)
+METHODS.add(
+    "randomnas",
+    Method("randomnas", "RandomNAS", _uniform_dist, _no_optimizer, frozenset(), arch_step=no_arch_step,
+           orders=(1,), paper_rows=MappingProxyType({1: "random_nas"})),
+)
+METHODS.add(
+    "setn",
+    Method("setn", "SETN", _setn_dist, _adam, _ADAM_KEYS, orders=(1,), paper_rows=MappingProxyType({1: "setn"})),
+)
+METHODS.add(
+    "enas",
+    Method("enas", "ENAS", _controller, _controller_adam,
+           frozenset({"lr", "betas", "grad_clip", "entropy_weight", "baseline_decay", "hidden", "layers",
+                      "temperature", "tanh_constant"}),
+           arch_step=reinforce_arch_step, orders=(1,), paper_rows=MappingProxyType({1: "enas"})),
+)

@@ -250,3 +250,91 @@ def supernet_scores(
     finally:
         network.train(was_training)
     return out
+
+
+# --- selection with the trained supernet (RandomNAS, SETN, ENAS) -------------------------------------
+#: (space, the search run's distribution, K, seed) -> K candidates, in order.
+CandidateFn = Callable[[SearchSpace, "ArchDistribution | None", int, int], list[Genotype]]
+
+
+def _uniform_candidates(space: SearchSpace, dist: ArchDistribution | None, k: int, seed: int) -> list[Genotype]:
+    return sample_genotypes("uniform", space, k, seed)
+
+
+def _learned_candidates(space: SearchSpace, dist: ArchDistribution | None, k: int, seed: int) -> list[Genotype]:
+    return sample_genotypes("tf", space, k, seed, dist)
+
+
+def log_probability(space: SearchSpace, weights: Mapping[str, torch.Tensor], genotype: Genotype) -> float:
+    """log of the product over rows of the mixing weight of the genotype's op (its probability under the
+    row-independent categorical ``weights``)."""
+    total = 0.0
+    for name, hot in space.one_hot(genotype).items():
+        total += float((hot * weights[name].clamp_min(1e-30).log()).sum())
+    return total
+
+
+def _top_candidates(space: SearchSpace, dist: ArchDistribution | None, k: int, seed: int) -> list[Genotype]:
+    """The K most probable genotypes under the distribution's mean weights (SETN's ``return_topK``);
+    ties in enumeration order. Enumerates the space (NAS-Bench-201: 15625 cells)."""
+    if dist is None:
+        raise ValueError("selector 'topk' ranks by a learned distribution; none was given")
+    weights = {n: w.detach().cpu() for n, w in dist.mean_weights().items()}
+    scored = [(log_probability(space, weights, g), i, g) for i, g in enumerate(space.enumerate())]
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    return [g for _, _, g in scored[:k]]
+
+
+#: Selectors that score their candidates with the search run's trained supernet (:func:`supernet_scores`):
+#: ``supernet`` K uniform candidates (RandomNAS), ``topk`` the K most probable (SETN), ``controller`` K
+#: draws from the learned distribution (ENAS' controller).
+SUPERNET_SELECTORS: Registry[CandidateFn] = Registry("supernet selector")
+SUPERNET_SELECTORS.add("supernet", _uniform_candidates)
+SUPERNET_SELECTORS.add("topk", _top_candidates)
+SUPERNET_SELECTORS.add("controller", _learned_candidates)
+
+
+def validation_batches(data: ImageSet, batch_size: int, n: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``n`` batches (fewer when the data hold fewer) of a permutation from the stream ``(seed, STREAM_BATCH)``."""
+    if not 1 <= batch_size <= len(data):
+        raise ValueError(f"batch_size must be between 1 and the {len(data)} examples of the data, got {batch_size}")
+    perm = torch.randperm(len(data), generator=derived_generator(seed, STREAM_BATCH))
+    count = max(1, min(n, len(data) // batch_size))
+    return [(data.x[perm[i * batch_size:(i + 1) * batch_size]], data.y[perm[i * batch_size:(i + 1) * batch_size]])
+            for i in range(count)]
+
+
+def supernet_select(
+    candidates: Distinct,
+    space: SearchSpace,
+    network: torch.nn.Module,
+    batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+) -> pd.DataFrame:
+    """One row per distinct candidate: validation accuracy with the shared weights (``score``) and ``rank``
+    (0 = best; ties to the candidate drawn first)."""
+    scores = supernet_scores(candidates, space, network, batches)
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    rank = np.empty(len(scores), dtype=np.int64)
+    rank[order] = np.arange(len(scores))
+    return pd.DataFrame(
+        {
+            "candidate": np.arange(len(candidates)),
+            "genotype": [space.to_string(g) for g in candidates.genotypes],
+            "count": list(candidates.counts),
+            "first_sample": list(candidates.first),
+            "proxy": "valacc",
+            "score": scores,
+            "rank": rank,
+        }
+    )
+
+
+#: Every selector name a config may use, with its family: ``proxy`` (scored by a training-free proxy,
+#: :data:`SELECTORS`) or ``supernet`` (scored by the search run's trained supernet, :data:`SUPERNET_SELECTORS`).
+ALL_SELECTORS: Registry[str] = Registry("selector")
+for _name in SELECTORS:
+    ALL_SELECTORS.add(_name, "proxy")
+for _name in SUPERNET_SELECTORS:
+    ALL_SELECTORS.add(_name, "supernet")
+#: The ``proxy`` part of a supernet selection's directory name (validation accuracy of the shared weights).
+SUPERNET_PROXY = "valacc"

@@ -364,7 +364,42 @@ def selection_outputs():
             proxy=proxies,
             k=ks,
         )
+    return out + supernet_selection_outputs()
+
+
+def supernet_selector_wildcard():
+    from balenas.select import SUPERNET_SELECTORS
+
+    return "|".join(SUPERNET_SELECTORS)
+
+
+def supernet_selection_block():
+    """selection.supernet: the K and validation batch size of the supernet selectors (RandomNAS, SETN, ENAS)."""
+    return selection_block().get("supernet") or {"ks": [100], "batch_size": 64}
+
+
+def supernet_selection_outputs():
+    """selected.json of every supernet selector (supernet, topk, controller) a row asks for, per search run,
+    under the run's directory as tf's: results/select/<run>/<selector>-valacc-k<k>/."""
+    from balenas.select import ALL_SELECTORS, SUPERNET_PROXY
+
+    out = []
+    for e in EXPERIMENTS:
+        for selector in row_selectors(e, config):
+            if ALL_SELECTORS.get(selector) != "supernet":
+                continue
+            for run in e.runs():
+                out += expand(
+                    f"{RESULTS}/select/{run.path}/{selector}-{SUPERNET_PROXY}-k{{k}}/selected.json",
+                    k=supernet_selection_block()["ks"],
+                )
     return out
+
+
+def supernet_select_inputs(wildcards):
+    """The search run's arch.pt and supernet.pt (its shared weights score the candidates)."""
+    run = f"{RESULTS}/search/{wildcards.space}/{wildcards.dataset}/{wildcards.run_dir}"
+    return {"arch": f"{run}/arch.pt", "supernet": f"{run}/supernet.pt"}
 
 
 def selection_job(wildcards):

@@ -97,6 +97,38 @@ rule select_architecture:
         "../../scripts/select_architecture.py"
 
 
+rule select_supernet:
+    input:
+        unpack(supernet_select_inputs),
+        data=data_inputs,
+    output:
+        samples=f"{RESULTS}/select/{SELECT_DIR}/samples.jsonl",
+        scores=f"{RESULTS}/select/{SELECT_DIR}/scores.csv",
+        selected=f"{RESULTS}/select/{SELECT_DIR}/selected.json",
+    log:
+        f"logs/select_supernet/{SELECT_DIR}.log",
+    benchmark:
+        f"benchmarks/select_supernet/{SELECT_DIR}.tsv"
+    wildcard_constraints:
+        run_dir=r"[A-Za-z0-9_]+/order-\d+/seed-\d+",
+        selector=supernet_selector_wildcard(),
+        proxy="valacc",
+        k=r"\d+",
+    conda:
+        "../../envs/balenas.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+    params:
+        job=selection_job,
+        data=data_params,
+        batch_size=supernet_selection_block()["batch_size"],
+        device=config["device"],
+        code=CODE["select"],
+    script:
+        "../../scripts/select_supernet.py"
+
+
 rule selection_report:
     input:
         selection_outputs(),

@@ -39,7 +39,7 @@ from balenas.select import (
     scoring_batch,
 )
 from balenas.spaces import get_space
-from balenas.select import Genotype
+from balenas.select import SUPERNET_PROXY, SUPERNET_SELECTORS, Genotype, supernet_select, validation_batches
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,10 @@ def parse_run_dir(space: str, dataset: str, run_dir: str, selector: str, proxy: 
     sr = None if zc else _SEARCH_RUN.match(run_dir)
     if selector == "uniform" and zc:
         method, order, seed = ZERO_COST, None, int(zc["seed"])
-    elif selector == "tf" and sr:
+    elif (selector == "tf" or selector in SUPERNET_SELECTORS) and sr:
         method, order, seed = sr["method"], int(sr["order"]), int(sr["seed"])
     else:
-        want = SELECTOR_SOURCE.get(selector, "a known selector (tf or uniform)")
+        want = SELECTOR_SOURCE.get(selector, "a search run" if selector in SUPERNET_SELECTORS else "a known selector")
         raise ValueError(f"selection {run_dir}/{selector}-{proxy}-k{k}: selector {selector!r} needs {want}")
     return {
         "space": space,
@@ -192,4 +192,63 @@ def select_stage(
         record["argmax_genotype"] = json.loads(Path(search_genotype).read_text())["genotype"]
     write_json(output, record)
     log.info("selected %s (score %.6g, %d distinct of %d)", record["genotype"], record["score"], len(cands), len(drawn))
+    return record
+
+
+def supernet_select_stage(
+    job: Mapping[str, Any],
+    arch: str | Path,
+    supernet: str | Path,
+    data_cfg: Mapping[str, Any],
+    batch_size: int,
+    outputs: Mapping[str, str | Path],
+    threads: int = 1,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """RandomNAS / SETN / ENAS selection: K candidates from ``job['selector']`` (uniform, the most probable
+    under the learned distribution, or controller draws), each scored by the trained supernet's validation
+    accuracy on one batch of the search run's architecture half (the validation data of the search);
+    writes ``samples.jsonl``, ``scores.csv`` and ``selected.json`` (best accuracy, ties to the first)."""
+    from balenas.data import search_split
+    from balenas.stages.search import load_arch, load_supernet
+
+    set_threads(threads)
+    dev = resolve_device(device)
+    space = get_space(job["space"])
+    dist, blob = load_arch(arch)
+    if blob["method"] != job["method"]:
+        raise ValueError(f"{arch} holds a {blob['method']} distribution, the job says {job['method']}")
+    if job["proxy"] != SUPERNET_PROXY:
+        raise ValueError(f"supernet selector {job['selector']!r} scores {SUPERNET_PROXY!r}, not {job['proxy']!r}")
+    drawn = SUPERNET_SELECTORS.get(job["selector"])(space, dist, job["k"], job["seed"])
+    cands = distinct(drawn)
+    data = load_dataset(DataConfig(**data_cfg), seed=job["seed"])
+    _, a_half = search_split(data, job["seed"])
+    batches = validation_batches(a_half, min(batch_size, len(a_half)), len(cands), job["seed"])
+    network = load_supernet(supernet, data.num_classes, data.in_channels).to(dev)
+    scores = supernet_select(cands, space, network, batches)
+    with atomic_path(outputs["samples"]) as tmp:
+        tmp.write_text("".join(json.dumps(_genotype_record(job["space"], i, g)) + "\n" for i, g in enumerate(drawn)))
+    with atomic_path(outputs["scores"]) as tmp:
+        scores.to_csv(tmp, index=False, float_format="%.17g")
+    best = scores.loc[scores["rank"] == 0].iloc[0]
+    record: dict[str, Any] = {
+        "stage": "select",
+        **{key: job[key] for key in ("space", "dataset", "method", "order", "seed", "selector", "proxy", "k")},
+        "genotype": str(best["genotype"]),
+        "score": float(best["score"]),
+        "n_distinct": len(cands),
+        "n_samples": len(drawn),
+        "selected_count": int(best["count"]),
+        "selected_first_sample": int(best["first_sample"]),
+        "streams": {"sample": [job["seed"], STREAM_SAMPLE], "batch": [job["seed"], STREAM_BATCH]},
+        "config": {"data": dict(data_cfg), "batch_size": int(batch_size), "n_batches": len(batches),
+                   "device": str(dev), "threads": threads},
+        "search_arch": {"path": str(arch), "sha256": sha256_file(arch)},
+        "search_supernet": {"path": str(supernet), "sha256": sha256_file(supernet)},
+        "environment": environment_info(dev),
+    }
+    write_json(outputs["selected"], record)
+    log.info("%s %s: selected %s (valid acc %.2f%%, %d distinct of %d)", job["selector"], job["method"],
+             record["genotype"], record["score"], len(cands), len(drawn))
     return record
