@@ -41,6 +41,9 @@ class Method:
     orders: tuple[int, ...] = (1, 2)  # the gradient orders the method defines
     #: order -> the row key of this method in the paper's Table 1 (../shared/paper/table1_nb201.csv)
     paper_rows: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: the selector whose pick is the method's result (RandomNAS, SETN, ENAS evaluate candidates with the
+    #: trained supernet); None: the search's own argmax genotype
+    final_selector: str | None = None
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         missing = sorted(self.settings - set(settings))
@@ -177,16 +180,18 @@ METHODS.add(
 METHODS.add(
     "randomnas",
     Method("randomnas", "RandomNAS", _uniform_dist, _no_optimizer, frozenset(), arch_step=no_arch_step,
-           orders=(1,), paper_rows=MappingProxyType({1: "random_nas"})),
+           orders=(1,), paper_rows=MappingProxyType({1: "random_nas"}), final_selector="supernet"),
 )
 METHODS.add(
     "setn",
-    Method("setn", "SETN", _setn_dist, _adam, _ADAM_KEYS, orders=(1,), paper_rows=MappingProxyType({1: "setn"})),
+    Method("setn", "SETN", _setn_dist, _adam, _ADAM_KEYS, orders=(1,), paper_rows=MappingProxyType({1: "setn"}),
+           final_selector="topk"),
 )
 METHODS.add(
     "enas",
     Method("enas", "ENAS", _controller, _controller_adam,
            frozenset({"lr", "betas", "grad_clip", "entropy_weight", "baseline_decay", "hidden", "layers",
                       "temperature", "tanh_constant"}),
-           arch_step=reinforce_arch_step, orders=(1,), paper_rows=MappingProxyType({1: "enas"})),
+           arch_step=reinforce_arch_step, orders=(1,), paper_rows=MappingProxyType({1: "enas"}),
+           final_selector="controller"),
 )

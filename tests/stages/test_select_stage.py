@@ -23,7 +23,7 @@ from balenas.stages.select import (
 
 SPACE = get_space("nb201")
 DATA = {"name": "digits", "source": "digits", "input_size": 8, "max_examples": 64, "augment": False}
-NETWORK = {"channels": 2, "cells_per_stage": 1, "batch_size": 16}
+NETWORK = {"network": {"channels": 2, "cells_per_stage": 1}, "batch_size": 16}
 REQUIRED = {"space", "dataset", "method", "order", "seed", "selector", "proxy", "k", "genotype", "score",
             "n_distinct", "environment", "config"}
 

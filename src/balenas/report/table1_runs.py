@@ -44,12 +44,19 @@ def _is_order(value: Any, order: int) -> bool:
 def table1_lookups(runs: pd.DataFrame, sel: pd.DataFrame, choice: Table1Choice) -> pd.DataFrame:
     """The tidy lookup frame of :mod:`balenas.report.table1` for the runs that fill its rows."""
     searched = runs[(runs["space"] == TABLE1_SPACE) & (runs["dataset"] == choice.search_dataset)]
-    wanted = {(m, o) for m in METHODS.keys() for o in method_orders(m)}
+    # methods whose result is the search's argmax; the others' (Method.final_selector) come from selections
+    wanted = {(m, o) for m in METHODS.keys() if METHODS.get(m).final_selector is None for o in method_orders(m)}
     keep = pd.Series([(m, o) in wanted for m, o in zip(searched["method"], pd.to_numeric(searched["order"]))],
                      index=searched.index, dtype=bool)
     searched = searched[keep]
     frames = [searched.assign(order=[order_name(o) for o in searched["order"]])]
     on_dataset = sel[(sel["space"] == TABLE1_SPACE) & (sel["dataset"] == choice.search_dataset)]
+    for name in METHODS.keys():
+        final = METHODS.get(name).final_selector
+        picked = on_dataset[(on_dataset["method"] == name) & (on_dataset["selector"] == final)] if final else None
+        if picked is not None and len(picked):
+            picked = picked[pd.to_numeric(picked["k"]) == pd.to_numeric(picked["k"]).max()]  # the largest K run
+            frames.append(picked.assign(order=[order_name(o) for o in picked["order"]]))
     for row in selector_rows():
         c = selection_choice(choice, row.selector)
         mask = (on_dataset["selector"] == row.selector) & (on_dataset["proxy"] == c.proxy) & (on_dataset["k"] == c.k)
@@ -104,6 +111,12 @@ def table1_notes(choice: Table1Choice, source: str | None, provenance: Mapping[s
         f"report.table1.tf); Zero-cost NAS: best of K uniform samples ({choice.zero_cost.describe()}, "
         "report.table1.zero_cost).",
     ]
+    finals = [f"{METHODS.get(m).label} ({METHODS.get(m).final_selector})" for m in METHODS.keys()
+              if METHODS.get(m).final_selector]
+    if finals:
+        notes.append("Rows whose result is picked by evaluating candidates with the trained supernet (largest K "
+                     f"of selection.supernet.ks): {', '.join(finals)}; every other method row is the search's "
+                     "argmax genotype.")
     if source is not None:
         converted = (provenance or {}).get("converted_from")
         notes.append(
