@@ -112,23 +112,30 @@ def space_block(config: Mapping[str, Any], space: str, part: str) -> dict[str, A
     return dict(((config.get("space_settings") or {}).get(space) or {}).get(part) or {})
 
 
-def merged_search_block(config: Mapping[str, Any], space: str) -> dict[str, Any]:
-    """``search:`` with ``space_settings.<space>.search`` merged over it (nested blocks key by key), so a space
-    can run with its own batch size or weight optimizer (NAS-Bench-1Shot1: batch 96, weight decay 3e-4)."""
+def merged_search_block(
+    config: Mapping[str, Any], space: str, dataset: str | None = None, method: str | None = None
+) -> dict[str, Any]:
+    """``search:`` with ``space_settings.<space>.search`` and then the sheet row's ``search`` merged over it
+    (nested blocks key by key): a space can run with its own batch size or weight optimizer (NAS-Bench-1Shot1:
+    batch 96, weight decay 3e-4), a row with its own epochs."""
     out = copy.deepcopy(dict(config["search"]))
-    override = ((config.get("space_settings") or {}).get(space) or {}).get("search") or {}
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = copy.deepcopy(value)
+    overrides = [((config.get("space_settings") or {}).get(space) or {}).get("search") or {}]
+    if method is not None:
+        overrides += [e.search or {} for e in experiments(config)
+                      if (e.space, e.dataset, e.method) == (space, dataset, method)]
+    for override in overrides:
+        for key, value in override.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+                out[key] = {**out[key], **value}
+            else:
+                out[key] = copy.deepcopy(value)
     return out
 
 
 def search_config(
     config: Mapping[str, Any], space: str, dataset: str, method: str, order: int, seed: int
 ) -> SearchConfig:
-    s = merged_search_block(config, space)
+    s = merged_search_block(config, space, dataset, method)
     weights = WeightOptConfig(**s.pop("weights", {}))
     speed = SpeedConfig.from_mapping(s.pop("speed", None))
     try:

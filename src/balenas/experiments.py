@@ -6,7 +6,8 @@ One row per (space, dataset, method)::
       - {space: nb201, dataset: digits, method: darts, orders: [1, 2], seeds: [0, 1]}
       - {space: nb201, dataset: digits, method: balenas, orders: [1, 2], seeds: [0, 1], selectors: [tf, uniform]}
 
-``selectors`` (optional; default ``selection.selectors``) are the selections run on the row: ``tf`` draws
+``search`` (optional) is merged over ``search:`` for the row's runs (e.g. fewer epochs for a baseline in a
+tiny config). ``selectors`` (optional; default ``selection.selectors``) are the selections run on the row: ``tf`` draws
 from each of the row's search runs, ``uniform`` (the zero-cost baseline) runs once per (space, dataset)
 that any row asks for it. ``experiments:`` may also name a TSV file with the columns ``space dataset
 method orders seeds [selectors]`` (lists comma-separated). Rows are checked against the registries
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROW_KEYS: tuple[str, ...] = ("space", "dataset", "method", "orders", "seeds")
-OPTIONAL_KEYS: tuple[str, ...] = ("selectors",)
+OPTIONAL_KEYS: tuple[str, ...] = ("selectors", "search")
 
 
 class SheetError(ValueError):
@@ -39,6 +40,7 @@ class Experiment:
     orders: tuple[int, ...]
     seeds: tuple[int, ...]
     selectors: tuple[str, ...] | None = None  # None: selection.selectors
+    search: Mapping[str, Any] | None = None  # merged over search: (and space_settings.<space>.search)
 
     def runs(self) -> list[Run]:
         return [Run(self.space, self.dataset, self.method, o, s) for o in self.orders for s in self.seeds]
@@ -123,6 +125,9 @@ def parse_sheet(rows: Sequence[Any]) -> list[Experiment]:
             raise SheetError(f"{where}: missing keys {missing}, unknown keys {unknown}; expected {list(ROW_KEYS)} "
                              f"and optionally {list(OPTIONAL_KEYS)}")
         selectors = row.get("selectors")
+        search = row.get("search")
+        if search is not None and not isinstance(search, Mapping):
+            raise SheetError(f"{where}.search: expected a mapping of search: keys, got {search!r}")
         out.append(
             Experiment(
                 space=str(row["space"]),
@@ -131,6 +136,7 @@ def parse_sheet(rows: Sequence[Any]) -> list[Experiment]:
                 orders=_int_list(row["orders"], f"{where}.orders"),
                 seeds=_int_list(row["seeds"], f"{where}.seeds"),
                 selectors=None if selectors is None else _name_list(selectors, f"{where}.selectors"),
+                search=None if search is None else dict(search),
             )
         )
     keys = [(e.space, e.dataset, e.method) for e in out]
