@@ -46,7 +46,7 @@ from torch import nn
 
 from balenas.registry import Registry
 from balenas.runtime import derived_generator, environment_info, seed_everything, torch_save
-from balenas.supernets.darts_network import DartsNetwork, DartsNetworkConfig, count_params_m
+from balenas.supernets.darts_network import DartsNetwork, EvalNetworkConfig, count_params_m
 from balenas.train_data import TrainData
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class TrainConfig:
     eval_batch_size: int = 256
     eval_every: int = 1  # evaluate on the test split every k epochs and after the last
     log_every: int = 50  # progress line every k steps inside an epoch
-    network: DartsNetworkConfig = field(default_factory=DartsNetworkConfig)
+    network: EvalNetworkConfig = field(default_factory=EvalNetworkConfig)
 
     def __post_init__(self) -> None:
         SCHEDULES.get(self.schedule)
@@ -110,7 +110,7 @@ class TrainConfig:
         if unknown:
             raise KeyError(f"train: unknown keys {unknown}; valid keys: {sorted(known)}")
         d = dict(cfg)
-        d["network"] = DartsNetworkConfig.from_mapping(dict(d.get("network", {})))
+        d["network"] = EvalNetworkConfig.from_mapping(dict(d.get("network", {})))
         return TrainConfig(run=run, **d)
 
 

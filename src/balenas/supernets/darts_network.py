@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from balenas.registry import Registry
-from balenas.supernets.darts_ops import DARTS_OPS, FactorizedReduce, ReLUConvBN
+from balenas.supernets.darts_ops import FactorizedReduce, ReLUConvBN, make_op
 
 #: name of the op the drop-path leaves alone (at stride 1 it is the identity)
 IDENTITY_OP = "skip_connect"
@@ -34,18 +34,21 @@ AUX_PREFIX = "auxiliary"
 
 
 @dataclass(frozen=True)
-class DartsNetworkConfig:
-    """The discrete DARTS-space network. ``drop_path_prob`` is the probability reached at the last epoch."""
+class EvalNetworkConfig:
+    """The retraining network (not the small one BaLeNAS-TF scores: ``spaces.darts.DartsNetworkConfig``).
 
-    channels: int = 36
+    ``drop_path_prob`` is the maximum drop-path probability (the ramp ends just below it).
+    """
+
+    C: int = 36
     layers: int = 20
     auxiliary: bool = True
     drop_path_prob: float = 0.2
     stem: str = "cifar"  # a key of NETWORK_STEMS: "cifar" or "imagenet"
 
     def __post_init__(self) -> None:
-        if self.channels < 2 or self.channels % 2:
-            raise ValueError(f"network.channels must be an even integer >= 2, got {self.channels}")
+        if self.C < 2 or self.C % 2:
+            raise ValueError(f"network.C must be an even integer >= 2, got {self.C}")
         if self.layers < 3:
             raise ValueError(f"network.layers must be >= 3 (two reduction cells and a normal one), got {self.layers}")
         if not 0.0 <= self.drop_path_prob < 1.0:
@@ -53,12 +56,12 @@ class DartsNetworkConfig:
         NETWORK_STEMS.get(self.stem)
 
     @staticmethod
-    def from_mapping(cfg: dict[str, Any]) -> DartsNetworkConfig:
-        known = set(DartsNetworkConfig.__dataclass_fields__)
+    def from_mapping(cfg: dict[str, Any]) -> EvalNetworkConfig:
+        known = set(EvalNetworkConfig.__dataclass_fields__)
         unknown = sorted(set(cfg) - known)
         if unknown:
             raise KeyError(f"network: unknown keys {unknown}; valid keys: {sorted(known)}")
-        return DartsNetworkConfig(**cfg)
+        return EvalNetworkConfig(**cfg)
 
 
 def drop_path(x: torch.Tensor, prob: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -99,7 +102,7 @@ class EvalCell(nn.Module):
         self.droppable: list[bool] = []
         for name, index in edges:
             stride = 2 if reduction and index < 2 else 1
-            self.ops.append(DARTS_OPS[name](c, stride, True))
+            self.ops.append(make_op(name, c, stride, True))
             self.droppable.append(not (name == IDENTITY_OP and stride == 1))
         self._drop = drop
 
@@ -196,11 +199,11 @@ def reduction_layers(layers: int) -> tuple[int, int]:
 class DartsNetwork(nn.Module):
     """NetworkCIFAR (``stem="cifar"``) or NetworkImageNet (``stem="imagenet"``) of one genotype."""
 
-    def __init__(self, genotype: Any, cfg: DartsNetworkConfig, num_classes: int, in_channels: int) -> None:
+    def __init__(self, genotype: Any, cfg: EvalNetworkConfig, num_classes: int, in_channels: int) -> None:
         super().__init__()
         self.cfg = cfg
         self.drop = DropPath()
-        c = cfg.channels
+        c = cfg.C
         self.stem = NETWORK_STEMS.get(cfg.stem)(in_channels, c)
         c_pp = c_p = self.stem.multiplier * c
         c_curr, reduction_prev = c, self.stem.reduction_prev
@@ -253,6 +256,6 @@ def count_params_m(network: nn.Module, exclude_prefix: str = AUX_PREFIX) -> floa
     return total / 1e6
 
 
-def darts_network(genotype: Any, cfg: DartsNetworkConfig, num_classes: int, in_channels: int) -> DartsNetwork:
+def darts_network(genotype: Any, cfg: EvalNetworkConfig, num_classes: int, in_channels: int) -> DartsNetwork:
     """The ``NETWORKS`` factory for the DARTS space."""
     return DartsNetwork(genotype, cfg, num_classes, in_channels)
