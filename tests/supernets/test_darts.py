@@ -110,3 +110,20 @@ def test_one_hot_weights_ignore_unchosen_ops() -> None:
         for p in net.cells[0].edges[edge_unused].parameters():
             p.add_(1.0)
         assert torch.allclose(net(x, w), base)
+
+
+def test_selection_network_builds_the_genotype() -> None:
+    from balenas.spaces.darts import DartsNetworkConfig
+    from balenas.supernets.darts import darts_selection_network
+
+    g = published_genotype("DARTS_V2")
+    net = darts_selection_network(g, DartsNetworkConfig(C=4, layers=3), num_classes=7, in_channels=1)
+    assert net.auxiliary is None
+    assert net(torch.randn(2, 1, 8, 8)).shape == (2, 7)
+    ops = [type(op).__name__ for op in net.cells[0].ops]
+    assert len(ops) == 8 and ops.count("Identity") == 2  # DARTS_V2's normal cell: 2 skips at stride 1
+    other = darts_selection_network(published_genotype("DARTS_V1"), DartsNetworkConfig(C=4, layers=3), 7, 1)
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n(net) != n(other)
+    with pytest.raises(ValueError, match="DartsNetworkConfig"):
+        darts_selection_network(g, DartsModelConfig(), 7, 1)  # type: ignore[arg-type]

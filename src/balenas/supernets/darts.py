@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from balenas.spaces.darts.genotype import DARTS_OPS
-from balenas.spaces.darts.space import DartsModelConfig
+from balenas.spaces.darts.genotype import DARTS_OPS, DartsGenotype
+from balenas.spaces.darts.space import DartsModelConfig, DartsNetworkConfig
+from balenas.supernets.darts_network import DartsNetwork, EvalNetworkConfig
 from balenas.supernets.darts_ops import FactorizedReduce, ReLUConvBN, search_op
 
 
@@ -127,4 +128,27 @@ def darts_supernet(cfg: DartsModelConfig, num_classes: int, in_channels: int = 3
     return DartsSupernet(cfg, num_classes, in_channels)
 
 
-__all__ = ["DartsSupernet", "MixedOp", "SearchCell", "darts_supernet", "reduction_layers"]
+def darts_selection_network(
+    genotype: DartsGenotype, cfg: DartsNetworkConfig, num_classes: int, in_channels: int = 3
+) -> DartsNetwork:
+    """NETWORKS factory for the ``darts`` space: the discrete network BaLeNAS-TF scores at initialisation.
+
+    The evaluation network of ``supernets.darts_network`` (affine BN, CIFAR stem) at ``cfg``'s size,
+    without auxiliary head or drop-path (neither exists at initialisation in the proxies' forward).
+    """
+    if not isinstance(genotype, DartsGenotype):
+        raise ValueError(f"darts network: expected a DartsGenotype, got {type(genotype).__name__}")
+    if not isinstance(cfg, DartsNetworkConfig):
+        raise ValueError(f"darts network: expected a DartsNetworkConfig, got {type(cfg).__name__}")
+    eval_cfg = EvalNetworkConfig(C=cfg.C, layers=cfg.layers, auxiliary=False, drop_path_prob=0.0, stem="cifar")
+    return DartsNetwork(genotype, eval_cfg, num_classes, in_channels)
+
+
+__all__ = [
+    "DartsSupernet",
+    "MixedOp",
+    "SearchCell",
+    "darts_selection_network",
+    "darts_supernet",
+    "reduction_layers",
+]
