@@ -1,4 +1,6 @@
-"""Tabular ground truth (NAS-Bench-201): compact tables, explicit queries, converters."""
+"""Tabular ground truth keyed by space (NAS-Bench-201 first): compact tables, explicit queries, converters."""
+
+from balenas.benchmarks.base import BENCHMARKS, Benchmark, BenchmarkKind, Lookup, load_benchmark
 
 from balenas.benchmarks.nb201 import (
     ACCURACY_COLUMNS,
@@ -37,7 +39,17 @@ from balenas.benchmarks.convert import (
     write_compact_table,
 )
 
+BENCHMARKS.add(
+    "nb201",
+    BenchmarkKind("nb201", "NAS-Bench-201 compact table (one row per architecture)", load_nb201_table),
+)
+
 __all__ = [
+    "BENCHMARKS",
+    "Benchmark",
+    "BenchmarkKind",
+    "Lookup",
+    "load_benchmark",
     "ArchNotAvailableError",
     "BenchmarkSource",
     "ConversionResult",

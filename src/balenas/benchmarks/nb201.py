@@ -42,6 +42,7 @@ from typing import Union
 import numpy as np
 import pandas as pd
 
+from balenas.benchmarks.base import Lookup
 from balenas.spaces import Genotype, get_space
 
 log = logging.getLogger(__name__)
@@ -390,6 +391,7 @@ class NB201Table:
     source: str
     sha256: str
     _arch_index: Mapping[str, int] = field(repr=False)
+    space: str = "nb201"
 
     @classmethod
     def from_frame(cls, raw: pd.DataFrame, *, source: str = "<in-memory table>") -> NB201Table:
@@ -540,20 +542,51 @@ class NB201Table:
         return values, complete
 
     def population_stats(
-        self, metric: Metric, *, allow_partial: bool = False, ddof: int = POPULATION_DDOF
+        self, metric: Metric | str, *, allow_partial: bool = False, ddof: int = POPULATION_DDOF
     ) -> PopulationStats:
-        """Mean and std (``ddof``, default 1) of ``metric`` over all architectures."""
+        """Mean and std (``ddof``, default 1) of ``metric`` (a :class:`Metric` or a Table-1 name) over all
+        architectures."""
+        metric = _as_metric(metric)
         values, complete = self._column_values(metric, allow_partial, "mean/std")
         arr = values.to_numpy(dtype=float)
         return PopulationStats(metric, float(arr.mean()), float(arr.std(ddof=ddof)), len(arr), ddof, complete)
 
-    def optimum(self, metric: Metric, *, allow_partial: bool = False) -> Optimum:
-        """Maximum of ``metric`` and every architecture attaining it."""
+    def optimum(self, metric: Metric | str, *, allow_partial: bool = False) -> Optimum:
+        """Maximum of ``metric`` (a :class:`Metric` or a Table-1 name) and every architecture attaining it."""
+        metric = _as_metric(metric)
         values, complete = self._column_values(metric, allow_partial, "maximum")
         best = float(values.max())
         indices = tuple(int(i) for i in values.index[values == best])
         archs = tuple(str(self.frame.at[i, "arch"]) for i in indices)
         return Optimum(metric, best, indices, archs, len(values), complete)
+
+
+    # -- the benchmark interface (balenas.benchmarks.base.Benchmark) --------------------------------
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(TABLE1_METRICS)
+
+    def metric_key(self, name: str) -> str:
+        return _as_metric(name).key
+
+    def lookup_genotype(self, genotype: ArchLike) -> Lookup:
+        """The six Table-1 metrics of ``genotype``; a value the table lacks is None with a reason."""
+        found = self.lookup([genotype], TABLE1_METRICS.values())
+        values = {n: (None if r.missing else float(r.value)) for n, r in zip(TABLE1_METRICS, found.itertuples())}
+        missing = {n: r.reason for n, r in zip(TABLE1_METRICS, found.itertuples()) if r.missing}
+        index = int(found["index"].iloc[0])
+        return Lookup(index if index >= 0 else None, values, missing)
+
+    def provenance(self) -> dict[str, object]:
+        return {"table": self.source, "sha256": self.sha256, "rows": len(self), "complete": self.is_complete}
+
+
+def _as_metric(metric: Metric | str) -> Metric:
+    if isinstance(metric, Metric):
+        return metric
+    if metric in TABLE1_METRICS:
+        return TABLE1_METRICS[metric]
+    return Metric.parse(metric)
 
 
 # --- reading and writing -------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import torch
 
 from balenas.benchmarks import (
     TABLE1_METRICS,
+    Benchmark,
     NB201Table,
     convert_benchmark,
     load_nb201_table,
@@ -82,20 +83,15 @@ def benchmark_record(table: NB201Table) -> dict[str, Any]:
 
 
 # --- lookups -------------------------------------------------------------------------------------
-def lookup_genotype(table: NB201Table, genotype: str) -> dict[str, Any]:
-    """The six Table-1 metrics of ``genotype``: ``index`` (None if absent), ``values`` (None when the table
-    does not hold one) and ``missing`` (metric -> reason)."""
-    found = table.lookup([genotype], TABLE1_METRICS.values())
-    values = {
-        name: (None if row.missing else float(row.value)) for name, row in zip(METRICS, found.itertuples())
-    }
-    missing = {name: row.reason for name, row in zip(METRICS, found.itertuples()) if row.missing}
-    index = int(found["index"].iloc[0])
+def lookup_genotype(table: Benchmark, genotype: str) -> dict[str, Any]:
+    """The benchmark's named metrics of ``genotype``: ``index`` (the benchmark's key, None if absent),
+    ``values`` (None when the table does not hold one) and ``missing`` (metric -> reason)."""
+    found = table.lookup_genotype(genotype)
     return {
         "genotype": genotype,
-        "index": index if index >= 0 else None,
-        "values": values,
-        "missing": missing,
+        "index": found.key,
+        "values": dict(found.values),
+        "missing": dict(found.missing),
     }
 
 
