@@ -219,3 +219,20 @@ def test_genotype_is_frozen_and_normalises_lists() -> None:
     with pytest.raises(AttributeError):
         g.space = "nb201"  # type: ignore[misc]
     {g: 1}  # hashable
+
+
+def test_registered_with_its_networks() -> None:
+    from balenas.spaces import get_space
+    from balenas.supernets import NETWORKS, SUPERNETS
+
+    space = get_space("darts")
+    assert isinstance(space, DartsSpace)
+    model_cfg = space.make_model_config({"C": 4, "layers": 3})
+    net = SUPERNETS["darts"](model_cfg, 3, 1)
+    w = {g: torch.softmax(torch.zeros(shape), -1) for g, shape in space.param_groups.items()}
+    assert net(torch.randn(2, 1, 8, 8), w).shape == (2, 3)
+    scored = NETWORKS["darts"](published_genotype("DrNAS"), space.make_network_config({"C": 4, "layers": 3}), 3, 1)
+    assert scored(torch.randn(2, 1, 8, 8)).shape == (2, 3)
+    with pytest.raises(ValueError, match="space_settings.darts.supernet"):
+        space.make_model_config({"channels": 8})
+    assert space.skip_count(published_genotype("DARTS_V1")) == 3

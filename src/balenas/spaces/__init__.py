@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from balenas.registry import Registry
 from balenas.spaces.base import ArchParams, EdgeSpace, Genotype, GroupShapes, SearchSpace, check_groups
+from balenas.spaces.darts import DartsSpace
 from balenas.spaces.nb201 import NB201Space
 
 SPACES: Registry[type[SearchSpace]] = Registry("space")
 SPACES.add("nb201", NB201Space)
+SPACES.add("darts", DartsSpace)
 
 
 def get_space(name: str) -> SearchSpace:

@@ -14,6 +14,7 @@ from typing import Any
 from torch import nn
 
 from balenas.registry import Registry
+from balenas.supernets.darts import darts_selection_network, darts_supernet
 from balenas.supernets.nb201 import nb201_network, nb201_supernet
 
 SupernetFactory = Callable[[Any, int, int], nn.Module]
@@ -21,8 +22,10 @@ NetworkFactory = Callable[[Hashable, Any, int, int], nn.Module]
 
 SUPERNETS: Registry[SupernetFactory] = Registry("supernet")
 SUPERNETS.add("nb201", nb201_supernet)
+SUPERNETS.add("darts", darts_supernet)
 
 NETWORKS: Registry[NetworkFactory] = Registry("network")
 NETWORKS.add("nb201", nb201_network)
+NETWORKS.add("darts", darts_selection_network)
 
 __all__ = ["NETWORKS", "SUPERNETS", "nb201_network", "nb201_supernet"]

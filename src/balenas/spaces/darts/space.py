@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from balenas.spaces.base import SearchSpace
+from balenas.spaces.base import SearchSpace, check_groups
 from balenas.spaces.darts.derive import derive_cell, edge_index, num_edges, row_softmax
 from balenas.spaces.darts.genotype import (
     CELL_TYPES,
@@ -95,13 +95,7 @@ class DartsSpace(SearchSpace):
     def _check_params(self, params: Mapping[str, torch.Tensor]) -> None:
         if not isinstance(params, Mapping):
             raise ValueError(f"darts: expected architecture parameters as {{group: tensor}}, got {type(params)}")
-        missing = [g for g in self.param_groups if g not in params]
-        extra = [g for g in params if g not in self.param_groups]
-        if missing or extra:
-            raise ValueError(f"darts: parameter groups must be {list(self.param_groups)}, got {list(params)}")
-        for group, shape in self.param_groups.items():
-            if tuple(params[group].shape) != shape:
-                raise ValueError(f"darts: group {group!r} must have shape {shape}, got {tuple(params[group].shape)}")
+        check_groups(params, self.param_groups, "darts")
 
     def derive_from_weights(self, weights: Mapping[str, torch.Tensor]) -> DartsGenotype:
         """Apply the rule to mixing weights directly (no softmax)."""
@@ -163,10 +157,6 @@ class DartsSpace(SearchSpace):
 
     def cell_sizes(self) -> dict[str, int]:
         return {kind: 2 * STEPS for kind in CELL_TYPES}
-
-    def count_op(self, genotype: DartsGenotype, op: str) -> int:  # type: ignore[override]
-        """Occurrences of ``op`` in the skip cell (the normal cell), what Figure 2 counts."""
-        return self.op_counts(genotype)[self.skip_cell][op]
 
     # --- text and JSON ---------------------------------------------------------------------------
     def to_string(self, genotype: DartsGenotype) -> str:  # type: ignore[override]
