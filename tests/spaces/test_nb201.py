@@ -92,5 +92,5 @@ def test_op_counts_and_skip_count():
 
 
 def test_unknown_space_lists_valid_names():
-    with pytest.raises(KeyError, match="valid spaces: nb201"):
+    with pytest.raises(KeyError, match="valid spaces: darts, nb201"):
         SPACES.get("darts_cnn")
