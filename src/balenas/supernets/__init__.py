@@ -16,6 +16,7 @@ from torch import nn
 from balenas.registry import Registry
 from balenas.spaces.nb1shot1 import SPECS as NB1SHOT1_SPECS
 from balenas.supernets.nb1shot1 import nb1shot1_supernet_factory
+from balenas.supernets.darts import darts_selection_network, darts_supernet
 from balenas.supernets.nb201 import nb201_network, nb201_supernet
 
 SupernetFactory = Callable[[Any, int, int], nn.Module]
@@ -25,8 +26,10 @@ SUPERNETS: Registry[SupernetFactory] = Registry("supernet")
 SUPERNETS.add("nb201", nb201_supernet)
 for _space in NB1SHOT1_SPECS:
     SUPERNETS.add(_space, nb1shot1_supernet_factory(_space))
+SUPERNETS.add("darts", darts_supernet)
 
 NETWORKS: Registry[NetworkFactory] = Registry("network")
 NETWORKS.add("nb201", nb201_network)
+NETWORKS.add("darts", darts_selection_network)
 
 __all__ = ["NETWORKS", "SUPERNETS", "nb201_network", "nb201_supernet"]
