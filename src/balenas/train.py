@@ -371,3 +371,20 @@ def train_metrics(cfg: TrainConfig, result: TrainResult, genotype_text: str, dat
 
 def with_run(cfg: TrainConfig, run: str, seed: int) -> TrainConfig:
     return replace(cfg, run=run, seed=seed)
+
+
+#: the files a retraining run declares, in one place for the rules and the writer
+RETRAIN_OUTPUTS: tuple[str, ...] = ("metrics.json", "history.csv", "model.pt")
+
+
+def write_outputs(out_dir: str | Path, result: TrainResult, metrics: Mapping[str, Any]) -> dict[str, Path]:
+    """Write :data:`RETRAIN_OUTPUTS` atomically into ``out_dir``; returns their paths."""
+    from balenas.runtime import atomic_path, write_json
+
+    out = Path(out_dir)
+    paths = {name: out / name for name in RETRAIN_OUTPUTS}
+    torch_save(result.network.state_dict(), paths["model.pt"])
+    with atomic_path(paths["history.csv"]) as tmp:
+        result.history.to_csv(tmp, index=False)
+    write_json(paths["metrics.json"], metrics)
+    return paths
