@@ -57,20 +57,18 @@ class DartsNetworkConfig:
     """The discrete network scored at initialisation by BaLeNAS-TF (training-free selection).
 
     Default: the search model's size (C=16, 8 cells), so that scoring K=100 candidates stays cheap; the
-    retraining network (C=36, 20 cells, auxiliary head) is a separate concern.
+    retraining network (C=36, 20 cells, auxiliary head: ``supernets.darts_network.EvalNetworkConfig``) is
+    a separate concern. The scored network is that evaluation network without auxiliary head or drop-path.
     """
 
     C: int = 16
     layers: int = 8
-    stem_multiplier: int = 3
 
     def __post_init__(self) -> None:
-        if self.C < 1 or self.C % 2:
-            raise ValueError(f"darts network config: C must be a positive even number, got {self.C}")
+        if self.C < 2 or self.C % 2:
+            raise ValueError(f"darts network config: C must be an even number >= 2, got {self.C}")
         if self.layers < 3:
             raise ValueError(f"darts network config: layers must be >= 3, got {self.layers}")
-        if self.stem_multiplier < 1:
-            raise ValueError(f"darts network config: stem_multiplier must be >= 1, got {self.stem_multiplier}")
 
 
 def _cell_size(n_inputs_per_node: range) -> int:
