@@ -276,3 +276,55 @@ def test_tiny_imagenet_folder_drives_the_imagenet_path(tmp_path: Path) -> None:
     # the same seed gives the same first batch (workers seeded from the per-epoch stream)
     x2, _ = next(iter(data.train_batches(0)))
     assert torch.equal(x, x2)
+
+
+DDP_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import torch
+    torch.set_num_threads(1)
+    sys.path.insert(0, {tests!r})
+    from test_train import DARTS_V2, _digits, tiny_cfg
+    from balenas.data import DataConfig
+    from balenas.train import init_distributed, train
+    from balenas.train_data import MemoryTrainData
+    ctx, dev = init_distributed("cpu")
+    cfg = tiny_cfg(epochs=2)
+    tr, te = _digits()
+    data = MemoryTrainData(tr, te, DataConfig(name="d", source="digits", crop_padding=1), cfg.cutout, cfg.batch_size,
+                           cfg.seed, cfg.eval_batch_size, ctx.rank, ctx.world)
+    res = train(cfg, DARTS_V2, "DARTS_V2", data, dev, Path(sys.argv[1]), ctx)
+    w = res.network.classifier.weight.detach()
+    Path(sys.argv[2] + f".{{ctx.rank}}").write_text(json.dumps({{"world": ctx.world,
+        "history": res.history.to_dict("records"), "w": w.flatten().tolist()}}))
+    """
+)
+
+
+def test_data_parallel_path_on_cpu_with_two_ranks(tmp_path: Path) -> None:
+    # torchrun with 2 CPU ranks (gloo): the same weights on both ranks (gradients averaged), metrics summed
+    # over ranks (test_n is the whole test set), one checkpoint written by rank 0.
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_CHILD.format(tests=str(REPO / "tests")))
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
+         str(tmp_path / "ckpt.pt"), str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r0, r1 = (json.loads((tmp_path / f"out.{r}").read_text()) for r in (0, 1))
+    assert r0["world"] == r1["world"] == 2
+    assert r0["w"] == r1["w"]
+    untimed = [[{k: v for k, v in row.items() if k != "epoch_seconds"} for row in r["history"]] for r in (r0, r1)]
+    assert r0["history"][-1]["test_n"] == 32 and untimed[0] == untimed[1]
+    assert torch.load(tmp_path / "ckpt.pt", weights_only=False)["epochs_done"] == 2
+
+
+def test_bf16_autocast_option_runs_and_changes_the_numbers() -> None:
+    tr, te = _digits()
+    out = {}
+    for bf16 in (False, True):
+        cfg = tiny_cfg(epochs=1, bf16=bf16)
+        out[bf16] = train(cfg, DARTS_V2, "g", _memory(cfg, tr, te), torch.device("cpu")).history.iloc[0]
+    assert math.isfinite(out[True]["train_loss"])
+    assert out[True]["train_loss"] != out[False]["train_loss"]  # really ran in bfloat16

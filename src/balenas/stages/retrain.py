@@ -89,7 +89,7 @@ def retrain_stage(train_cfg: Mapping[str, Any], data: Mapping[str, Any], genotyp
     cfg = TrainConfig.from_mapping(run, train_cfg)
     batches = TRAIN_DATA.get(str(data["kind"]))(data, cfg, ctx)
     ckpt = Path(checkpoint)
-    result = train(cfg, g, text, batches, dev, ckpt if ctx.is_main else None, ctx, code)
+    result = train(cfg, g, text, batches, dev, ckpt, ctx, code)  # every rank resumes; rank 0 writes
     if ctx.is_main:
         flops = count_macs_m(result.network, batches.input_shape()) if count_flops else None
         metrics = train_metrics(cfg, result, text, batches, dev, ctx, flops)
