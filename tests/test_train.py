@@ -130,11 +130,16 @@ def _memory(cfg: TrainConfig, train_set: ImageSet, test_set: ImageSet) -> Memory
     return MemoryTrainData(train_set, test_set, aug, cfg.cutout, cfg.batch_size, cfg.seed, cfg.eval_batch_size)
 
 
-def test_training_records_ramp_metrics_and_outputs(tmp_path: Path) -> None:
+def test_training_records_ramp_metrics_and_outputs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cfg = tiny_cfg(epochs=3)
     tr, te = _digits()
     data = _memory(cfg, tr, te)
-    result = train(cfg, DARTS_V2, format_genotype(DARTS_V2), data, torch.device("cpu"), tmp_path / "ckpt.pt")
+    with caplog.at_level("INFO", logger="balenas.train"):
+        result = train(cfg, DARTS_V2, format_genotype(DARTS_V2), data, torch.device("cpu"), tmp_path / "ckpt.pt")
+    # progress inside each epoch every log_every=2 steps (4 steps per epoch): steps 2 and 4 of each epoch
+    progress = [r.getMessage() for r in caplog.records if "img/s" in r.getMessage()]
+    assert len(progress) == 6 and all("ETA epoch" in m and "loss" in m for m in progress)
+    assert "epoch 2/3 step 2/4" in progress[2]
     h = result.history
     assert h["drop_path_prob"].tolist() == pytest.approx([0.0, 0.2 / 3, 0.4 / 3])
     assert h["lr"].iloc[0] == pytest.approx(0.05) and h["lr"].iloc[2] < h["lr"].iloc[1]  # cosine
