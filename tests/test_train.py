@@ -333,3 +333,17 @@ def test_bf16_autocast_option_runs_and_changes_the_numbers() -> None:
         out[bf16] = train(cfg, DARTS_V2, "g", _memory(cfg, tr, te), torch.device("cpu")).history.iloc[0]
     assert math.isfinite(out[True]["train_loss"])
     assert out[True]["train_loss"] != out[False]["train_loss"]  # really ran in bfloat16
+
+
+def test_memory_batches_split_a_global_batch_over_ranks() -> None:
+    tr, te = _digits(n=99)  # 66 train examples: batches 16,16,16,16,2
+    aug = DataConfig(name="d", source="digits", augment=False)
+    full = MemoryTrainData(tr, te, aug, 0, 16, 0)
+    shares = [MemoryTrainData(tr, te, aug, 0, 16, 0, rank=r, world=3) for r in range(3)]
+    assert full.steps_per_epoch() == 5 and all(s.steps_per_epoch() == 4 for s in shares)  # 2 < 3 ranks: dropped
+    whole = [y for _, y in full.train_batches(0)]
+    parts = [[y for _, y in s.train_batches(0)] for s in shares]
+    assert [len(p) for p in parts] == [4, 4, 4]
+    for step in range(4):  # the ranks' shares are exactly the global batch
+        merged = torch.cat([parts[r][step] for r in range(3)]).sort().values
+        assert torch.equal(merged, whole[step].sort().values)
