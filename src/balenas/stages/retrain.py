@@ -3,7 +3,8 @@
 ``genotype`` is a published name (``published:DARTS_V2``) or a ``genotype.json`` written by the search or
 selection stage (its ``genotype`` key holds the canonical text). ``data`` names how batches are made:
 
-- ``{kind: memory, train: <DataConfig mapping>, test: <DataConfig mapping>}``: CIFAR-10/100, digits, zips;
+- ``{kind: memory, train: <DataConfig mapping>, test: <DataConfig mapping>}``: CIFAR-10/100, image zips;
+  ``{kind: memory, train: ..., holdout: 0.3}`` for a source without a test split (digits);
 - ``{kind: folder, root: <ImageNet folder>, crop: 224, eval_resize: 256, workers: 8}``: streamed.
 
 Under torchrun with several GPUs every rank runs this; rank 0 writes the outputs and the checkpoint.
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from balenas.cost import count_macs_m
-from balenas.data import DataConfig, check_data_config, load_dataset
+import torch
+
+from balenas.data import DataConfig, ImageSet, check_data_config, load_dataset
 from balenas.registry import Registry
-from balenas.runtime import set_threads
+from balenas.runtime import derived_generator, set_threads
 from balenas.spaces.darts import DartsGenotype, format_genotype, parse_genotype, published_genotype
 from balenas.train import DistContext, TrainConfig, TrainResult, init_distributed, train, train_metrics, write_outputs
 from balenas.train_data import FolderConfig, FolderTrainData, MemoryTrainData, TrainData, check_image_folder
@@ -33,14 +36,28 @@ DataFactory = Callable[[Mapping[str, Any], TrainConfig, DistContext], TrainData]
 TRAIN_DATA: Registry[DataFactory] = Registry("retrain data kind")
 
 
+def holdout_split(data: ImageSet, fraction: float) -> tuple[ImageSet, ImageSet]:
+    """(train, test) for a source without a test split (digits): a fixed, seed-independent holdout."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"retrain data: holdout must be in (0, 1), got {fraction}")
+    perm = torch.randperm(len(data), generator=derived_generator(303))
+    n_test = max(1, int(round(len(data) * fraction)))
+    return data.subset(perm[n_test:].sort().values), data.subset(perm[:n_test].sort().values)
+
+
 @TRAIN_DATA.register("memory")
 def _memory(spec: Mapping[str, Any], cfg: TrainConfig, ctx: DistContext) -> TrainData:
     train_cfg = DataConfig.from_mapping("train", spec["train"])
-    test_cfg = DataConfig.from_mapping("test", {**spec["test"], "augment": False})
-    for dcfg in (train_cfg, test_cfg):
-        check_data_config(dcfg)
-    return MemoryTrainData(load_dataset(train_cfg, cfg.seed), load_dataset(test_cfg, cfg.seed), train_cfg,
-                           cfg.cutout, cfg.batch_size, cfg.seed, cfg.eval_batch_size, ctx.rank, ctx.world)
+    check_data_config(train_cfg)
+    train_set = load_dataset(train_cfg, 0)  # the data (and any subset of it) does not depend on the retrain seed
+    if "test" in spec:
+        test_cfg = DataConfig.from_mapping("test", {**spec["test"], "augment": False})
+        check_data_config(test_cfg)
+        test_set = load_dataset(test_cfg, 0)
+    else:
+        train_set, test_set = holdout_split(train_set, float(spec["holdout"]))
+    return MemoryTrainData(train_set, test_set, train_cfg, cfg.cutout, cfg.batch_size, cfg.seed,
+                           cfg.eval_batch_size, ctx.rank, ctx.world)
 
 
 @TRAIN_DATA.register("folder")
@@ -58,10 +75,11 @@ def check_data_spec(spec: Mapping[str, Any]) -> None:
             raise ValueError("retrain data: kind 'folder' needs root (the ImageNet folder)")
         check_image_folder(spec["root"])
     else:
+        if "train" not in spec or ("test" in spec) == ("holdout" in spec):
+            raise KeyError("retrain data: kind 'memory' needs a 'train' data mapping and either 'test' or 'holdout'")
         for split in ("train", "test"):
-            if split not in spec:
-                raise KeyError(f"retrain data: kind 'memory' needs a {split!r} data mapping")
-            check_data_config(DataConfig.from_mapping(split, spec[split]))
+            if split in spec:
+                check_data_config(DataConfig.from_mapping(split, spec[split]))
 
 
 def resolve_genotype(spec: str) -> DartsGenotype:
