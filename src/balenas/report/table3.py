@@ -168,8 +168,9 @@ def _cell(rec: pd.Series, column: str, style: str) -> str:
         text += f"{pm}{std:.2f}"
     if n is not None and not pd.isna(n) and n > 0:
         text += f" (n={int(n)})"
-    if column == "search_cost_gpu_days" and rec.get("search_device") and "cuda" not in str(rec["search_device"]):
-        text += f" [{rec['search_device']}]"
+    device = rec.get("search_device")
+    if column == "search_cost_gpu_days" and isinstance(device, str) and device and "cuda" not in device:
+        text += f" [{device}]"
     return text
 
 
@@ -227,3 +228,38 @@ def runs_from_metrics(entries: Iterable[tuple[str, str, str | Path]]) -> pd.Data
         out.append({"row": row, "dataset": dataset, "seed": blob.get("seed"),
                     "test_error": blob.get("test_error"), "test_top5_error": blob.get("test_top5_error")})
     return pd.DataFrame(out, columns=["row", "dataset", "seed", "test_error", "test_top5_error"])
+
+
+def table3_stage(config: Mapping[str, Any], retrain_metrics: Sequence[str], transfer_metrics: Sequence[str],
+                 search_jobs: Mapping[str, Sequence[tuple[str, str]]], paper_csv: str | Path | None,
+                 outputs: Sequence[str | Path]) -> Table3:
+    """Build Table 3 from the rule's inputs. ``*_metrics`` paths follow the retrain/transfer layout
+    ``.../<dataset>/<cell>/retrain-<seed>/metrics.json``; ``search_jobs`` maps a cell id to its search job's
+    (benchmark file, metrics.json) pairs.
+    """
+    from balenas.cost import search_cost
+    from balenas.retrain_plan import column_notes, retrain_cells, rows_for, table3_missing, table_dataset
+    from balenas.stages.retrain import resolve_genotype
+
+    cells = retrain_cells(config)
+    by_id = {c.id: c for c in cells}
+    entries = []
+    for path in [*retrain_metrics, *transfer_metrics]:
+        parts = Path(path).parts
+        dataset, cell = parts[-4], parts[-3]
+        entries.append((by_id[cell].row, table_dataset(config, dataset), path))
+    runs = runs_from_metrics(entries)
+    rows = []
+    for key, label in rows_for(cells):
+        members = [c for c in cells if c.row == key]
+        jobs = [job for c in members for job in search_jobs.get(c.id, [])]
+        genotype = None
+        first = members[0]
+        if first.search is None or Path(first.genotype).is_file():
+            genotype = resolve_genotype(first.genotype)  # params/FLOPs: the row's first cell
+        rows.append(Table3Row(key, label, genotype, search_cost(jobs) if jobs else None,
+                              table3_missing(config, first)))
+    table = build_table3(rows, runs, paper_csv)
+    table = Table3(table.frame, (*table.notes, *column_notes(config)))
+    write_table3(table, *outputs)
+    return table
