@@ -20,7 +20,6 @@ means "not available here": its jobs are not planned and Table 3 says why.
 from __future__ import annotations
 
 import shlex
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -124,8 +123,9 @@ def gpus(config: Mapping[str, Any], dataset: str) -> int:
     return int(_block(config)["recipes"][dataset].get("gpus", 1))
 
 
-def launcher(n_gpus: int, python: str = sys.executable) -> str:
-    """``python`` for one process; torchrun (one process per GPU) for several."""
+def launcher(n_gpus: int, python: str = "python") -> str:
+    """``python`` for one process; torchrun (one process per GPU) for several. ``python`` is resolved in
+    the job's environment (the conda env under ``--use-conda``), not the Snakemake process's."""
     if n_gpus <= 1:
         return shlex.quote(python)
     return f"{shlex.quote(python)} -m torch.distributed.run --standalone --nproc_per_node {n_gpus}"
