@@ -48,7 +48,7 @@ def test_paper_plans_imagenet_on_several_gpus_and_searched_cells() -> None:
     assert [c.id for c in cells] == ["published-DARTS_V2", "balenas-order-2-seed-0", "balenas-order-2-seed-1"]
     assert cells[1].genotype == "results/search/darts/cifar10/balenas/order-2/seed-0/genotype.json"
     assert RP.rows_for(cells) == [("published_DARTS_V2", "DARTS_V2 (published, retrained)"),
-                                  ("balenas_2nd", "balenas (2nd)")]
+                                  ("balenas_2nd", "BaLeNAS (2nd)")]
     no_imagenet = copy.deepcopy(cfg)
     no_imagenet["retrain"]["recipes"]["imagenet"]["data"]["root"] = None
     assert RP.transfer_datasets(no_imagenet) == ["cifar100"]

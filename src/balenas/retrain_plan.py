@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from balenas.report.labels import method_label
 from balenas.spaces.darts import PUBLISHED
 
 DARTS_SPACE = "darts"
@@ -85,9 +86,9 @@ def retrain_cells(config: Mapping[str, Any], search_root: str = "results/search"
                                "seed": seed}
                         path = f"{search_root}/{DARTS_SPACE}/{dataset}/{method}/order-{order}/seed-{seed}"
                         suffix = ORDER_SUFFIX.get(int(order), f"order{order}")
+                        label = f"{method_label(method)} ({suffix})"
                         cells.append(Cell(SEARCHED_CELL.format(method=method, order=order, seed=seed),
-                                          f"{path}/genotype.json", f"{method}_{suffix}", f"{method} ({suffix})",
-                                          run))
+                                          f"{path}/genotype.json", f"{method}_{suffix}", label, run))
     return cells
 
 

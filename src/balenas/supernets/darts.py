@@ -78,7 +78,9 @@ class DartsSupernet(nn.Module):
     def __init__(self, cfg: DartsModelConfig, num_classes: int = 10, in_channels: int = 3) -> None:
         super().__init__()
         if num_classes < 1 or in_channels < 1:
-            raise ValueError(f"darts supernet: num_classes and in_channels must be >= 1, got {num_classes}, {in_channels}")
+            raise ValueError(
+                f"darts supernet: num_classes and in_channels must be >= 1, got {num_classes}, {in_channels}"
+            )
         self.cfg = cfg
         self.num_edges = sum(2 + i for i in range(cfg.steps))
         c_curr = cfg.stem_multiplier * cfg.C
