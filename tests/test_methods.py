@@ -10,7 +10,13 @@ SETTINGS = {
     "balenas": {"lr": 0.01, "betas": (0.5, 0.999), "prior_precision": 1.0, "init_precision": 2.0,
                 "init_std": 1e-3, "mc_samples": 1, "form": "sqrt", "dataset_size": None},
 }
+GROUPS = {"cell": (6, 5)}
 SHAPE = (6, 5)
+TWO = {"normal": (3, 4), "reduce": (2, 4)}
+
+
+def _ones(groups, device="cpu"):
+    return {k: torch.ones(shape, device=device) for k, shape in groups.items()}
 
 
 def _tensors(dist, aopt):
@@ -20,7 +26,7 @@ def _tensors(dist, aopt):
     if "state" in state:  # torch.optim-based (AdamArch)
         out += [v for s in state["state"].values() for k, v in s.items() if k != "step"]
     else:
-        out.append(state["buf"])
+        out += list(state["buf"].values())
     return out
 
 
@@ -32,26 +38,44 @@ def test_optimizer_steps_on_the_device_the_method_was_built_for(method, override
     AdamArch held a stale parameter, so the first architecture step on a GPU crashed. The meta device
     shows the same on a CPU-only machine."""
     settings = {**SETTINGS[method], **override}
-    dist, aopt = METHODS.get(method).build(SHAPE, settings, 100, torch.device("meta"))
-    aopt.step(torch.ones(SHAPE, device="meta"))
-    aopt.step(torch.ones(SHAPE))  # a gradient from another device is moved, not rejected
+    dist, aopt = METHODS.get(method).build(GROUPS, settings, 100, torch.device("meta"))
+    aopt.step(_ones(GROUPS, device="meta"))
+    aopt.step(_ones(GROUPS))  # a gradient from another device is moved, not rejected
     assert all(t.device.type == "meta" for t in _tensors(dist, aopt))
     assert all(p.device.type == "meta" for p in dist.parameters())
 
 
 @pytest.mark.parametrize("method", ["darts", "balenas"])
-def test_the_optimizer_updates_the_distribution_it_was_built_with(method):
+@pytest.mark.parametrize("groups", [GROUPS, TWO])
+def test_the_optimizer_updates_the_distribution_it_was_built_with(method, groups):
     torch.manual_seed(0)
-    dist, aopt = METHODS.get(method).build(SHAPE, SETTINGS[method], 100)
+    dist, aopt = METHODS.get(method).build(groups, SETTINGS[method], 100)
     before = dist.mean_alpha()
-    aopt.step(torch.ones(SHAPE))
-    assert (dist.mean_alpha() < before).all()
+    aopt.step(_ones(groups))
+    after = dist.mean_alpha()
+    assert list(after) == list(groups)
+    assert all((after[k] < before[k]).all() for k in groups)
+
+
+@pytest.mark.parametrize("method", ["darts", "balenas"])
+def test_the_optimizer_rejects_gradients_of_other_groups(method):
+    _, aopt = METHODS.get(method).build(TWO, SETTINGS[method], 100)
+    with pytest.raises(ValueError, match="reduce"):
+        aopt.step({"normal": torch.ones(3, 4)})
 
 
 @pytest.mark.parametrize("method", ["darts", "balenas"])
 def test_build_is_seeded_by_the_global_rng(method):
     torch.manual_seed(3)
-    a, _ = METHODS.get(method).build(SHAPE, SETTINGS[method], 100)
+    a, _ = METHODS.get(method).build(GROUPS, SETTINGS[method], 100)
     torch.manual_seed(3)
-    b, _ = METHODS.get(method).build(SHAPE, SETTINGS[method], 100, "cpu")
-    assert torch.equal(a.mean_alpha(), b.mean_alpha())
+    b, _ = METHODS.get(method).build(GROUPS, SETTINGS[method], 100, "cpu")
+    assert torch.equal(a.mean_alpha()["cell"], b.mean_alpha()["cell"])
+    assert a.mean_alpha()["cell"].shape == SHAPE
+
+
+def test_balenas_takes_mc_samples_from_its_settings():
+    dist, _ = METHODS.get("balenas").build(GROUPS, {**SETTINGS["balenas"], "mc_samples": 3}, 100)
+    assert dist.mc_samples == 3
+    dist, _ = METHODS.get("darts").build(GROUPS, SETTINGS["darts"], 100)
+    assert dist.mc_samples == 1

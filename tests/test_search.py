@@ -17,8 +17,8 @@ SETTINGS = {
 
 def cfg(method, seed=0, epochs=3):
     return SearchConfig(space="nb201", dataset="digits", method=method, seed=seed,
-                        method_settings=SETTINGS[method], epochs=epochs, batch_size=32, channels=4,
-                        cells_per_stage=1)
+                        method_settings=SETTINGS[method], epochs=epochs, batch_size=32,
+                        model={"channels": 4, "cells_per_stage": 1})
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, data, method):
     resumed = run_search(cfg(method), data, DCFG, torch.device("cpu"), checkpoint=ckpt)
     assert resumed.resumed_from_epoch == 1
     assert resumed.genotype == ref.genotype
+    assert set(ref.dist.state_dict()) == set(resumed.dist.state_dict())
     for key, value in ref.dist.state_dict().items():
         assert torch.equal(resumed.dist.state_dict()[key], value), key
     cols = ["train_loss", "valid_loss", "genotype"]
@@ -74,7 +75,7 @@ def test_search_state_lives_on_the_search_device(method):
     the optimizer used to be built before the distribution moved, and crashed on the first GPU step."""
     space = get_space("nb201")
     state = build_state(cfg(method), space, 10, 1, 96, torch.device("meta"))
-    state.aopt.step(torch.zeros(space.shape, device="meta"))
+    state.aopt.step({"cell": torch.zeros(space.param_groups["cell"], device="meta")})
     assert _devices(state) == {"meta"}
 
 
@@ -89,7 +90,7 @@ def test_checkpoint_resumes_on_another_device(tmp_path, data, method):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # loading into meta tensors is a no-op, and says so
         assert _try_resume(state, ckpt, fingerprint) == 1
-    state.aopt.step(torch.zeros(space.shape, device="meta"))
+    state.aopt.step({"cell": torch.zeros(space.param_groups["cell"], device="meta")})
     assert _devices(state) == {"meta"}
 
 
@@ -97,25 +98,29 @@ def test_same_seed_same_outputs_and_other_seed_differs(data):
     a = run_search(cfg("balenas", epochs=1), data, DCFG, torch.device("cpu"))
     b = run_search(cfg("balenas", epochs=1), data, DCFG, torch.device("cpu"))
     c = run_search(cfg("balenas", seed=1, epochs=1), data, DCFG, torch.device("cpu"))
-    assert torch.equal(a.dist.mu, b.dist.mu) and torch.equal(a.dist.s, b.dist.s)
+    assert torch.equal(a.dist.mu["cell"], b.dist.mu["cell"]) and torch.equal(a.dist.s("cell"), b.dist.s("cell"))
     assert a.history["train_loss"].tolist() == b.history["train_loss"].tolist()
-    assert not torch.equal(a.dist.mu, c.dist.mu)
+    assert not torch.equal(a.dist.mu["cell"], c.dist.mu["cell"])
 
 
 def test_history_records_what_the_paper_tracks(data):
     h = run_search(cfg("balenas", epochs=2), data, DCFG, torch.device("cpu")).history
     for col in ("train_loss", "train_acc", "valid_loss", "valid_acc", "genotype", "skip_count", "sigma_mean",
-                "sigma_std", "lr"):
+                "sigma_std", "lr", "ops_cell_skip_connect", "ops_cell_none"):
         assert col in h, col
     assert list(h["epoch"]) == [1, 2]
     assert h["lr"].iloc[1] < h["lr"].iloc[0]  # cosine schedule
     assert ((h["valid_acc"] >= 0) & (h["valid_acc"] <= 100)).all()
+    assert (h["skip_ratio"] == h["skip_count"] / 6).all()
+    ops = [c for c in h.columns if c.startswith("ops_cell_")]
+    assert (h[ops].sum(axis=1) == 6).all()  # every edge's op counted once
+    assert (h["ops_cell_skip_connect"] == h["skip_count"]).all()
 
 
 def test_architecture_moves_with_a_search(data):
     res = run_search(cfg("darts", epochs=2), data, DCFG, torch.device("cpu"))
     torch.manual_seed(0)
-    assert res.dist.mean_alpha().std() > 5e-3  # started at 1e-3 * randn
+    assert res.dist.mean_alpha()["cell"].std() > 5e-3  # started at 1e-3 * randn
 
 
 @pytest.mark.parametrize(

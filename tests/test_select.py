@@ -24,13 +24,13 @@ from balenas.select import (
 from balenas.spaces import get_space
 
 SPACE = get_space("nb201")
-NET = NetworkConfig(channels=2, cells_per_stage=1, batch_size=8)
+NET = NetworkConfig(batch_size=8, network={"channels": 2, "cells_per_stage": 1})
 
 
 def _target_mu(scale: float) -> tuple[torch.Tensor, tuple[int, ...]]:
     """Architecture parameters whose argmax per edge is a known, non-trivial op index."""
     target = (3, 0, 4, 2, 1, 3)
-    mu = torch.zeros(SPACE.shape)
+    mu = torch.zeros(SPACE.param_groups["cell"])
     for e, k in enumerate(target):
         mu[e, k] = scale
     return mu, target
@@ -38,10 +38,10 @@ def _target_mu(scale: float) -> tuple[torch.Tensor, tuple[int, ...]]:
 
 def test_near_deterministic_gaussian_samples_its_argmax():
     mu, target = _target_mu(1.0)
-    dist = GaussianArch(SPACE.shape, dataset_size=1000, prior_precision=1.0, init_precision=1.0)
+    dist = GaussianArch(SPACE.param_groups, dataset_size=1000, prior_precision=1.0, init_precision=1.0)
     with torch.no_grad():
-        dist.mu.copy_(mu)
-        dist.s.fill_(1e6)  # sigma = 1/sqrt(N (s + delta/N)) ~ 3e-5: alpha ~ mu
+        dist.mu["cell"].copy_(mu)
+        dist.s("cell").fill_(1e6)  # sigma = 1/sqrt(N (s + delta/N)) ~ 3e-5: alpha ~ mu
     samples = sample_genotypes("tf", SPACE, 50, seed=0, dist=dist)
     assert {SPACE.to_indices(g) for g in samples} == {target}
     assert SPACE.derive(dist.mean_alpha()) == samples[0]
@@ -49,25 +49,25 @@ def test_near_deterministic_gaussian_samples_its_argmax():
 
 def test_near_deterministic_softmax_samples_its_argmax():
     mu, target = _target_mu(60.0)  # softmax puts ~e^-60 on the other ops
-    dist = SoftmaxArch(SPACE.shape)
+    dist = SoftmaxArch(SPACE.param_groups)
     with torch.no_grad():
-        dist.alpha.copy_(mu)
+        dist.alpha["cell"].copy_(mu)
     samples = sample_genotypes("tf", SPACE, 50, seed=3, dist=dist)
     assert {SPACE.to_indices(g) for g in samples} == {target}
 
 
 def test_wide_gaussian_draws_differ_from_its_mean():
     """With sigma ~ 1 and mu ~ 0 the draws are spread out (the samples are really random draws)."""
-    dist = GaussianArch(SPACE.shape, dataset_size=1, prior_precision=1.0, init_precision=1.0, init_std=1e-3)
+    dist = GaussianArch(SPACE.param_groups, dataset_size=1, prior_precision=1.0, init_precision=1.0, init_std=1e-3)
     samples = sample_genotypes("tf", SPACE, 40, seed=0, dist=dist)
     assert len(distinct(samples)) >= 35
 
 
 def test_softmax_sampling_follows_the_categorical_probabilities():
     probs = torch.tensor([0.5, 0.3, 0.2, 0.0, 0.0])
-    dist = SoftmaxArch(SPACE.shape)
+    dist = SoftmaxArch(SPACE.param_groups)
     with torch.no_grad():
-        dist.alpha.copy_(probs.clamp_min(1e-30).log().expand(SPACE.shape))
+        dist.alpha["cell"].copy_(probs.clamp_min(1e-30).log().expand(SPACE.param_groups["cell"]))
     samples = sample_genotypes("tf", SPACE, 2000, seed=1, dist=dist)
     counts = np.zeros(SPACE.num_ops)
     for g in samples:
@@ -83,7 +83,7 @@ def test_uniform_sampling_covers_the_whole_space():
     seen = {SPACE.to_indices(g) for g in gen_samples}
     # coupon collector: 250k draws miss one of 15,625 genotypes with probability ~2e-3
     assert len(seen) == SPACE.size
-    counts = np.zeros(SPACE.shape)
+    counts = np.zeros(SPACE.param_groups["cell"])
     for g in gen_samples[:20_000]:
         for e, k in enumerate(SPACE.to_indices(g)):
             counts[e, k] += 1
@@ -91,7 +91,7 @@ def test_uniform_sampling_covers_the_whole_space():
 
 
 def test_same_seed_same_samples_and_k_prefix():
-    dist = GaussianArch(SPACE.shape, dataset_size=10, prior_precision=1.0, init_precision=1.0, init_std=0.5)
+    dist = GaussianArch(SPACE.param_groups, dataset_size=10, prior_precision=1.0, init_precision=1.0, init_std=0.5)
     a = sample_genotypes("tf", SPACE, 30, seed=7, dist=dist)
     b = sample_genotypes("tf", SPACE, 30, seed=7, dist=dist)
     c = sample_genotypes("tf", SPACE, 10, seed=7, dist=dist)
@@ -213,5 +213,26 @@ def test_init_seed_is_a_function_of_the_seed():
 
 
 def test_network_config_rejects_nonpositive_sizes():
+    with pytest.raises(ValueError, match="batch_size"):
+        NetworkConfig(batch_size=0)
     with pytest.raises(ValueError, match="channels"):
-        NetworkConfig(channels=0, cells_per_stage=1, batch_size=1)
+        NetworkConfig(batch_size=1, network={"channels": 0}).check(SPACE)
+
+
+def test_supernet_scores_evaluate_each_candidate_under_its_one_hot_weights():
+    """A toy supernet whose logits favour class k when edge 0 holds op k: the candidate whose op on edge 0
+    matches the labels scores 100 %, the others 0 %, so the selector picks the right one."""
+    from balenas.select import supernet_scores
+
+    class Toy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x, weights):
+            return weights["cell"][0].expand(len(x), -1) + 0 * self.w
+
+    cands = distinct([SPACE.from_indices([k] + [0] * 5) for k in (1, 3, 2)])
+    x, y = torch.zeros(4, 1, 2, 2), torch.full((4,), 3)
+    scores = supernet_scores(cands, SPACE, Toy(), [(x, y)])
+    assert scores.tolist() == [0.0, 100.0, 0.0]

@@ -1,10 +1,15 @@
 """The bilevel search loop, checkpointing every epoch and resuming bit-for-bit on CPU.
 
-Each step takes an architecture step on a batch of the architecture half (alpha drawn from the method's
-distribution, gradient from the configured ``order``), then a weight step on a batch of the weight half
-(SGD, nesterov, cosine schedule, gradient clipping). All randomness inside an epoch comes from generators
+Each step takes an architecture step on a batch of the architecture half (``method.arch_step``: for
+DARTS and BaLeNAS alpha drawn from the method's distribution and the gradient from the configured
+``order``), then a weight step on a batch of the weight half (SGD, nesterov, cosine schedule, gradient
+clipping) under the distribution's ``train_weights``. All randomness inside an epoch comes from generators
 derived from ``(seed, epoch)``, so a run resumed from an end-of-epoch checkpoint reproduces an
 uninterrupted one exactly.
+
+The loop knows no space and no method by name: the space gives the parameter groups, the supernet's
+config, the derivation and the op counts; the method gives the distribution (with its per-epoch hook),
+the optimizer and the architecture step.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from torch import nn
 
 from balenas.archdist import ArchDistribution
 from balenas.archopt.base import ArchOptimizer
-from balenas.archopt.gradients import ArchStepContext, get_estimator
+from balenas.archopt.gradients import get_estimator
+from balenas.archopt.steps import ArchStepInputs
 from balenas.data import DataConfig, ImageSet, augment_batch, search_split
 from balenas.methods import METHODS
 from balenas.registry import Registry
 from balenas.runtime import derived_generator, seed_everything, torch_save
-from balenas.spaces import Genotype, SearchSpace, get_space
+from balenas.spaces import SearchSpace, get_space
 from balenas.supernets import SUPERNETS
 
 log = logging.getLogger(__name__)
@@ -59,19 +65,22 @@ class SearchConfig:
     order: int = 1
     epochs: int = 50
     batch_size: int = 64
-    channels: int = 16
-    cells_per_stage: int = 5
+    model: Mapping[str, Any] = field(default_factory=dict)  # the space's supernet block
     weights: WeightOptConfig = field(default_factory=WeightOptConfig)
     weight_step_alpha: str = "sample"
     hessian_every: int = 0  # 0: never; k: every k epochs (and after the last)
     hessian_batches: int = 1
 
     def __post_init__(self) -> None:
-        get_space(self.space)
-        METHODS.get(self.method).check_settings(self.method_settings)
+        space = get_space(self.space)
+        method = METHODS.get(self.method)
+        method.check_settings(self.method_settings)
         get_estimator(self.order)
+        if self.order not in method.orders:
+            raise ValueError(f"method {self.method} defines orders {list(method.orders)}, not {self.order}")
         WEIGHT_STEP_ALPHA.get(self.weight_step_alpha)
-        for key in ("epochs", "batch_size", "channels", "cells_per_stage", "hessian_batches"):
+        space.make_model_config(self.model)
+        for key in ("epochs", "batch_size", "hessian_batches"):
             if getattr(self, key) < 1:
                 raise ValueError(f"search.{key} must be >= 1, got {getattr(self, key)}")
         if self.hessian_every < 0:
@@ -80,6 +89,7 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["method_settings"] = dict(self.method_settings)
+        out["model"] = dict(self.model)
         return out
 
     @staticmethod
@@ -99,19 +109,20 @@ class SearchConfig:
 
 @dataclass
 class SearchResult:
-    genotype: Genotype
+    genotype: Any  # the space's genotype
     genotype_str: str
     history: pd.DataFrame
     dist: ArchDistribution
     resumed_from_epoch: int
     seconds: float
+    network: nn.Module | None = None  # the trained supernet (its shared weights are a search output)
 
 
 @dataclass
 class _State:
     network: nn.Module
     dist: ArchDistribution
-    aopt: ArchOptimizer
+    aopt: ArchOptimizer | None
     wopt: torch.optim.SGD
     sched: torch.optim.lr_scheduler.CosineAnnealingLR
     history: list[dict[str, Any]]
@@ -123,8 +134,9 @@ EpochCallback = Callable[[int, dict[str, Any]], None]
 def build_state(cfg: SearchConfig, space: SearchSpace, num_classes: int, in_channels: int, n_arch: int,
                 device: torch.device) -> _State:
     seed_everything(cfg.seed)
-    network = SUPERNETS.get(cfg.space)(cfg.channels, cfg.cells_per_stage, num_classes, in_channels).to(device)
-    dist, aopt = METHODS.get(cfg.method).build(space.shape, cfg.method_settings, n_arch, device)
+    model_cfg = space.make_model_config(cfg.model)
+    network = SUPERNETS.get(cfg.space)(model_cfg, num_classes, in_channels).to(device)
+    dist, aopt = METHODS.get(cfg.method).build(space.param_groups, cfg.method_settings, n_arch, device)
     w = cfg.weights
     wopt = torch.optim.SGD(
         network.parameters(), lr=w.lr, momentum=w.momentum, nesterov=w.nesterov, weight_decay=w.weight_decay
@@ -140,7 +152,7 @@ def _checkpoint(state: _State, epoch: int, fingerprint: str, code: str = "") -> 
         "epochs_done": epoch,
         "network": state.network.state_dict(),
         "dist": state.dist.state_dict(),
-        "aopt": state.aopt.state_dict(),
+        "aopt": state.aopt.state_dict() if state.aopt is not None else {},
         "wopt": state.wopt.state_dict(),
         "sched": state.sched.state_dict(),
         "history": state.history,
@@ -166,7 +178,8 @@ def _try_resume(state: _State, path: Path | None, fingerprint: str, code: str = 
         return 0
     state.network.load_state_dict(ckpt["network"])
     state.dist.load_state_dict(ckpt["dist"])
-    state.aopt.load_state_dict(ckpt["aopt"])
+    if state.aopt is not None:
+        state.aopt.load_state_dict(ckpt["aopt"])
     state.wopt.load_state_dict(ckpt["wopt"])
     state.sched.load_state_dict(ckpt["sched"])
     state.history = list(ckpt["history"])
@@ -188,8 +201,7 @@ def run_epoch(
     data_cfg: DataConfig,
 ) -> dict[str, float]:
     """One pass over the weight half, alternating architecture and weight steps."""
-    estimator = get_estimator(cfg.order)
-    mc = int(cfg.method_settings.get("mc_samples", 1))
+    arch_step = METHODS.get(cfg.method).arch_step
     g_w, g_a = derived_generator(cfg.seed, epoch, 1), derived_generator(cfg.seed, epoch, 2)
     g_aug, g_alpha = derived_generator(cfg.seed, epoch, 3), derived_generator(cfg.seed, epoch, 4)
     w_batches = _batches(len(w_half), cfg.batch_size, g_w)
@@ -204,20 +216,16 @@ def run_epoch(
         yv = a_half.y[a_idx]
         xt = augment_batch(w_half.x[w_idx], data_cfg, g_aug)
         yt = w_half.y[w_idx]
-        # architecture step
-        ctx = ArchStepContext(net, dist.to_weights, (xv, yv), (xt, yt), state.wopt, criterion)
-        grads = []
-        for _ in range(mc):
-            res = estimator(ctx, dist.sample_alpha(g_alpha))
-            grads.append(res.grad)
-            sums["valid_loss"] += res.loss * len(yv) / mc
-            sums["valid_correct"] += res.correct / mc
+        # architecture step (the method's rule)
+        stats = arch_step(
+            ArchStepInputs(net, dist, state.aopt, (xv, yv), (xt, yt), state.wopt, criterion, cfg.order, g_alpha)
+        )
+        sums["valid_loss"] += stats.loss * len(yv)
+        sums["valid_correct"] += stats.correct
         sums["valid_n"] += len(yv)
-        state.aopt.step(torch.stack(grads).mean(0))
         # weight step
-        alpha_w = dist.sample_alpha(g_alpha) if cfg.weight_step_alpha == "sample" else dist.mean_alpha()
         state.wopt.zero_grad(set_to_none=True)
-        logits = net(xt, dist.to_weights(alpha_w))
+        logits = net(xt, dist.train_weights(g_alpha, cfg.weight_step_alpha))
         loss = criterion(logits, yt)
         loss.backward()
         nn.utils.clip_grad_norm_(net.parameters(), cfg.weights.grad_clip)
@@ -231,6 +239,21 @@ def run_epoch(
         "valid_loss": sums["valid_loss"] / sums["valid_n"],
         "valid_acc": 100.0 * sums["valid_correct"] / sums["valid_n"],
     }
+
+
+def genotype_record(space: SearchSpace, genotype: Any) -> dict[str, Any]:
+    """The per-epoch history columns of a derived genotype: its text, the skip connections of the space's
+    skip cell (count and ratio), and every op count per cell type (``ops_<cell>_<op>``)."""
+    counts = space.op_counts(genotype)
+    skip = space.skip_count(genotype)
+    row: dict[str, Any] = {
+        "genotype": space.to_string(genotype),
+        "skip_count": skip,
+        "skip_ratio": skip / space.cell_sizes()[space.skip_cell],
+    }
+    for cell, ops in counts.items():
+        row.update({f"ops_{cell}_{op}": n for op, n in ops.items()})
+    return row
 
 
 def run_search(
@@ -259,14 +282,13 @@ def run_search(
     done = _try_resume(state, checkpoint, fingerprint, code)
     for epoch in range(done, cfg.epochs):
         t0 = time.time()
+        state.dist.on_epoch_start(epoch, cfg.epochs)
         lr = state.sched.get_last_lr()[0]
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr}
         row.update(run_epoch(cfg, state, epoch, w_half, a_half, data_cfg))
         state.sched.step()
-        genotype = space.derive(state.dist.mean_alpha().cpu())
-        row["genotype"] = space.to_string(genotype)
-        row["skip_count"] = space.count_op(genotype, "skip_connect")
-        row["skip_ratio"] = row["skip_count"] / space.num_edges
+        genotype = space.derive(_cpu(state.dist.mean_alpha()))
+        row.update(genotype_record(space, genotype))
         row.update(state.dist.stats())
         last = epoch + 1 == cfg.epochs
         if hessian_fn is not None and cfg.hessian_every and ((epoch + 1) % cfg.hessian_every == 0 or last):
@@ -281,7 +303,7 @@ def run_search(
             torch_save(_checkpoint(state, epoch + 1, fingerprint, code), checkpoint)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, row)
-    genotype = space.derive(state.dist.mean_alpha().cpu())
+    genotype = space.derive(_cpu(state.dist.mean_alpha()))
     return SearchResult(
         genotype=genotype,
         genotype_str=space.to_string(genotype),
@@ -289,4 +311,9 @@ def run_search(
         dist=state.dist,
         resumed_from_epoch=done,
         seconds=time.time() - start,
+        network=state.network,
     )
+
+
+def _cpu(params: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: t.cpu() for name, t in params.items()}

@@ -3,15 +3,17 @@
 Two selectors draw the K candidates (:data:`SELECTORS`):
 
 * ``tf`` (BaLeNAS-TF, paper Sec. 2.3): K draws from the *learned* architecture distribution of a search
-  run, through ``dist.sample_genotype_indices(gen)``. For BaLeNAS that samples ``alpha ~ q(alpha | mu,
-  sigma^2)`` and takes the argmax per edge; for DARTS (a point estimate) it draws one op per edge from the
-  categorical ``softmax(alpha)``.
+  run, ``space.discretise(dist.selection_params(gen))``. For BaLeNAS that samples ``alpha ~ q(alpha | mu,
+  sigma^2)`` and the space discretises it (NB201: argmax per edge; DARTS: the top-2 rule); for DARTS (a
+  point estimate) it draws one op per edge from the categorical ``softmax(alpha)``.
 * ``uniform`` (the Zero-cost NAS baseline of Abdelfattah et al. 2021): K draws uniformly from the whole
   space (``space.sample(gen)``); no search run is needed.
 
-Every candidate is scored at initialisation as the discrete network of its genotype on one batch of the
-search data (augmented as the search's training batches are); the best by :mod:`balenas.proxies.ranking`
-wins. Draws repeat (a confident distribution gives few distinct genotypes), so each *distinct* genotype is
+Every candidate is scored by the selector's scorer: a training-free proxy at initialisation, as the
+discrete network of its genotype (``space_settings.<space>.network``) on one batch of the search data
+(augmented as the search's training batches are), or (:func:`supernet_scores`) the validation accuracy of the
+trained supernet under the candidate's one-hot mixing weights on one validation batch each; the best by
+:mod:`balenas.proxies.ranking` wins. Draws repeat (a confident distribution gives few distinct genotypes), so each *distinct* genotype is
 scored once.
 
 Randomness comes from :func:`balenas.runtime.derived_generator` with the run seed and a stream id per use
@@ -23,8 +25,9 @@ always get the same score, whatever list it appears in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +39,9 @@ from balenas.proxies import PROXIES, ranking
 from balenas.proxies.correlation import score_genotypes
 from balenas.registry import Registry
 from balenas.runtime import derived_generator
-from balenas.spaces.base import Genotype, SearchSpace
+from balenas.spaces.base import SearchSpace
+
+Genotype = Hashable
 
 #: Stream ids of :func:`balenas.runtime.derived_generator` (distinct from the search's streams).
 STREAM_SAMPLE = 301
@@ -50,9 +55,10 @@ Sampler = Callable[[SearchSpace, "ArchDistribution | None", torch.Generator], Ge
 def _sample_learned(space: SearchSpace, dist: ArchDistribution | None, gen: torch.Generator) -> Genotype:
     if dist is None:
         raise ValueError("selector 'tf' samples from a learned distribution; none was given")
-    if tuple(dist.shape) != space.shape:
-        raise ValueError(f"distribution of shape {tuple(dist.shape)} does not fit space {space.name} {space.shape}")
-    return space.from_indices(dist.sample_genotype_indices(gen).tolist())
+    groups = {k: tuple(v) for k, v in space.param_groups.items()}
+    if dist.groups != groups:
+        raise ValueError(f"distribution with groups {dist.groups} does not fit space {space.name} {groups}")
+    return space.discretise(dist.selection_params(gen))
 
 
 def _sample_uniform(space: SearchSpace, dist: ArchDistribution | None, gen: torch.Generator) -> Genotype:
@@ -140,19 +146,21 @@ def scoring_batch(
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """The scored network: discrete network of the genotype at initialisation, and its batch."""
+    """The scored network: the space's discrete-network block (``space_settings.<space>.network``) and the
+    scoring batch size."""
 
-    channels: int
-    cells_per_stage: int
     batch_size: int
+    network: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for key in ("channels", "cells_per_stage", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+    def check(self, space: SearchSpace) -> None:
+        space.make_network_config(self.network)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"batch_size": self.batch_size, "network": dict(self.network)}
 
 
 SCORE_COLUMNS: tuple[str, ...] = ("candidate", "genotype", "count", "first_sample", "proxy", "score", "rank", "seconds")
@@ -180,8 +188,7 @@ def score_candidates(
         inputs,
         targets,
         [proxy],
-        channels=net.channels,
-        cells_per_stage=net.cells_per_stage,
+        network=net.network,
         num_classes=num_classes,
         init_seed=init_seed(seed),
         device=device,
@@ -216,3 +223,30 @@ def best_candidate(scores: pd.DataFrame) -> pd.Series:
         raise ValueError(f"scores of one proxy expected, got {sorted(proxies)}")
     rows = scores.sort_values("candidate").reset_index(drop=True)
     return rows.iloc[ranking.best_index(rows["score"].to_numpy(dtype=np.float64), str(proxies[0]))]
+
+
+def supernet_scores(
+    candidates: Distinct,
+    space: SearchSpace,
+    network: torch.nn.Module,
+    batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+) -> np.ndarray:
+    """Validation accuracy (%) of each candidate: the trained ``network`` (a supernet) under the
+    candidate's one-hot mixing weights, on ``batches[i % len(batches)]`` (one validation batch each, as
+    RandomNAS and SETN evaluate candidates), in train mode (batch statistics, as during the search)."""
+    if not batches:
+        raise ValueError("supernet_scores needs at least one validation batch")
+    device = next(network.parameters()).device
+    was_training = network.training
+    network.train()
+    out = np.empty(len(candidates), dtype=np.float64)
+    try:
+        with torch.no_grad():
+            for i, genotype in enumerate(candidates.genotypes):
+                x, y = batches[i % len(batches)]
+                weights = {k: v.to(device) for k, v in space.one_hot(genotype).items()}
+                logits = network(x.to(device), weights)
+                out[i] = 100.0 * float((logits.argmax(-1) == y.to(device)).float().mean())
+    finally:
+        network.train(was_training)
+    return out

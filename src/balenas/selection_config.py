@@ -22,15 +22,12 @@ def _check_proxies(key: str, names: Any) -> None:
             raise ValueError(f"{key}: unknown proxy {name!r}; valid: {', '.join(PROXIES.keys())}")
 
 
-def selection_network(config: Mapping[str, Any]) -> NetworkConfig:
-    """The scored network of ``selection:`` (defaults: the paper's C=16, N=5, batch 64)."""
+def selection_network(config: Mapping[str, Any], space: str) -> NetworkConfig:
+    """The scored network of ``space`` (``space_settings.<space>.network``) and ``selection.batch_size``
+    (default: the paper's 64)."""
     sel = config.get("selection") or {}
-    net = sel.get("network") or {}
-    return NetworkConfig(
-        channels=int(net.get("channels", 16)),
-        cells_per_stage=int(net.get("cells_per_stage", 5)),
-        batch_size=int(sel.get("batch_size", 64)),
-    )
+    block = ((config.get("space_settings") or {}).get(space) or {}).get("network") or {}
+    return NetworkConfig(batch_size=int(sel.get("batch_size", 64)), network=dict(block))
 
 
 def check_selection(config: Mapping[str, Any]) -> None:
@@ -44,9 +41,9 @@ def check_selection(config: Mapping[str, Any]) -> None:
     if sel.get("selectors") and not (sel.get("ks") and sel.get("proxies")):
         raise ValueError("selection.ks and selection.proxies: need at least one entry each when selectors are set")
     try:
-        selection_network(config)
+        NetworkConfig(batch_size=int(sel.get("batch_size", 64)))
     except ValueError as err:
-        raise ValueError(f"selection.network: {err}") from None
+        raise ValueError(f"selection.batch_size: {err}") from None
 
 
 def correlation_config(config: Mapping[str, Any]) -> CorrelationConfig:

@@ -17,6 +17,7 @@ from balenas.analysis.hessian import (
     validation_loss_fn,
     validation_loss_hessian,
 )
+from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_supernet
 
 DT = torch.float64
@@ -40,7 +41,7 @@ def quadratic(a: torch.Tensor):
 def tiny_case(seed: int = 0):
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    net = nb201_supernet(channels=2, cells_per_stage=1, num_classes=3).to(DT).train()
+    net = nb201_supernet(NB201Config(channels=2, cells_per_stage=1), num_classes=3).to(DT).train()
     batches = [
         (torch.randn(4, 3, 4, 4, generator=gen, dtype=DT), torch.randint(0, 3, (4,), generator=gen))
         for _ in range(2)

@@ -11,10 +11,13 @@ from torch import nn
 
 from balenas.analysis.hessian import validation_hessian_spectrum
 from balenas.analysis.tracking import HESSIAN_KEYS, hessian_batches, hessian_record
-from balenas.archdist import GaussianArch, SoftmaxArch
+from balenas.archdist import GaussianArch, SoftmaxArch, flatten, unflatten
 from balenas.data import ImageSet
 from balenas.stages import search as search_stage_module
+from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_supernet
+
+GROUPS = {"cell": (6, 5)}
 
 
 def tiny_data(n: int = 40, seed: int = 0) -> ImageSet:
@@ -24,8 +27,8 @@ def tiny_data(n: int = 40, seed: int = 0) -> ImageSet:
 
 def tiny_state(dist_cls: type, seed: int = 0) -> SimpleNamespace:
     torch.manual_seed(seed)
-    net = nb201_supernet(channels=4, cells_per_stage=1, num_classes=3).train()
-    dist = SoftmaxArch((6, 5), init_std=0.5) if dist_cls is SoftmaxArch else GaussianArch((6, 5), 100, 1.0, 1.0, 0.5)
+    net = nb201_supernet(NB201Config(channels=4, cells_per_stage=1), num_classes=3).train()
+    dist = SoftmaxArch(GROUPS, init_std=0.5) if dist_cls is SoftmaxArch else GaussianArch(GROUPS, 100, 1.0, 1.0, 0.5)
     return SimpleNamespace(network=net, dist=dist)
 
 
@@ -73,11 +76,54 @@ def test_record_is_the_spectrum_at_the_mean_and_touches_nothing(dist_cls):
 
     state.network.train()
     # at mean_alpha(): for BaLeNAS mu, while a sample (sigma = 1 here) would give another spectrum
-    expected = validation_hessian_spectrum(state.network, state.dist.to_weights, state.dist.mean_alpha(),
-                                           hessian_batches(data, 0, 16, 2), nn.CrossEntropyLoss())
+    dist = state.dist
+    expected = validation_hessian_spectrum(
+        state.network,
+        lambda flat: dist.to_weights(unflatten(flat, dist.groups)),
+        flatten(dist.mean_alpha()),
+        hessian_batches(data, 0, 16, 2),
+        nn.CrossEntropyLoss(),
+    )
+    # all 30 architecture parameters of the space (every group) are in the Hessian
+    assert expected.eigenvalues.shape == (30,)
     assert record["hessian_max_eig"] == pytest.approx(expected.max_eigenvalue, rel=1e-5, abs=1e-7)
     assert record["hessian_min_eig"] == pytest.approx(expected.min_eigenvalue, rel=1e-5, abs=1e-7)
     assert record["hessian_max_abs_eig"] == max(abs(record["hessian_max_eig"]), abs(record["hessian_min_eig"]))
     assert record["hessian_examples"] == 32
     assert record["hessian_max_eig"] > 0  # cross-entropy of a random supernet is curved in alpha
 
+
+
+class TwoGroupToy(nn.Module):
+    """A network whose logits depend on two architecture-parameter groups (like DARTS' normal/reduce)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(3 * 8 * 8, 3)
+
+    def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+        z = self.head(x.flatten(1))
+        return z * weights["normal"][0, 0] + torch.tanh(z.roll(1, dims=1)) * weights["reduce"][1, 2]
+
+
+def test_record_covers_every_group_of_the_space():
+    torch.manual_seed(0)
+    groups = {"normal": (2, 3), "reduce": (2, 3)}
+    state = SimpleNamespace(network=TwoGroupToy(), dist=SoftmaxArch(groups, init_std=0.5))
+    data = tiny_data(40)
+    cfg = SimpleNamespace(seed=0, batch_size=16, hessian_batches=2)
+    record = hessian_record(cfg, state, data, None)
+
+    batches = hessian_batches(data, 0, 16, 2)
+    mean = state.dist.mean_alpha()
+
+    def loss(normal: torch.Tensor, reduce: torch.Tensor) -> torch.Tensor:
+        w = {"normal": torch.softmax(normal, -1), "reduce": torch.softmax(reduce, -1)}
+        return sum(nn.functional.cross_entropy(state.network(x, w), y) for x, y in batches) / len(batches)
+
+    blocks = torch.autograd.functional.hessian(loss, (mean["normal"], mean["reduce"]))
+    full = torch.cat([torch.cat([b.reshape(6, 6) for b in row], dim=1) for row in blocks], dim=0)
+    assert float(full[6:, 6:].abs().max()) > 1e-4  # the second group really is curved
+    eigs = torch.linalg.eigvalsh(((full + full.T) / 2).double())
+    assert record["hessian_max_eig"] == pytest.approx(float(eigs[-1]), rel=1e-4, abs=1e-6)
+    assert record["hessian_min_eig"] == pytest.approx(float(eigs[0]), rel=1e-4, abs=1e-6)

@@ -8,23 +8,27 @@ import pytest
 import torch
 from torch import nn
 
+from balenas.archdist import flatten, row_softmax, unflatten
 from balenas.archopt.gradients import GRADIENTS, ArchStepContext, get_estimator
 from balenas.archopt.unrolled import unrolled_hypergradient
+from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_supernet
 
 CRIT = nn.CrossEntropyLoss()
+GROUPS = {"cell": (6, 5)}
 
 
-def softmax_rows(alpha: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(alpha, dim=-1)
+def softmax_rows(flat: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The flat architecture vector the estimators see -> the supernet's mixing-weight groups."""
+    return row_softmax(unflatten(flat, GROUPS))
 
 
 def make_ctx(seed: int = 0) -> tuple[ArchStepContext, torch.Tensor]:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    net = nb201_supernet(channels=4, cells_per_stage=1, num_classes=3).train()
+    net = nb201_supernet(NB201Config(channels=4, cells_per_stage=1), num_classes=3).train()
     opt = torch.optim.SGD(net.parameters(), lr=0.5, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    alpha = 0.5 * torch.randn(6, 5, generator=gen)
+    alpha = flatten({"cell": 0.5 * torch.randn(6, 5, generator=gen)})
     # one real step so that momentum buffers exist, as in a running search
     CRIT(net(torch.randn(8, 3, 8, 8, generator=gen), softmax_rows(alpha)), torch.randint(0, 3, (8,), generator=gen)).backward()
     opt.step()

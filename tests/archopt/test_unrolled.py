@@ -27,6 +27,7 @@ from balenas.archopt.unrolled import (
     unrolled_hypergradient_exact,
     virtual_sgd_step,
 )
+from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_supernet
 
 DT = torch.float64
@@ -57,7 +58,7 @@ def make_case(seed: int = 0, lr: float = 0.5, nesterov: bool = True, warm: bool 
     """Tiny float64 supernet, train/val batches, an alpha and an SGD optimizer (with buffers if warm)."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    net = nb201_supernet(channels=2, cells_per_stage=1, num_classes=3).to(DT).train()
+    net = nb201_supernet(NB201Config(channels=2, cells_per_stage=1), num_classes=3).to(DT).train()
     train = (torch.randn(4, 3, 4, 4, generator=gen, dtype=DT), torch.randint(0, 3, (4,), generator=gen))
     val = (torch.randn(4, 3, 4, 4, generator=gen, dtype=DT), torch.randint(0, 3, (4,), generator=gen))
     alpha = 0.5 * torch.randn(6, 5, generator=gen, dtype=DT)

@@ -12,16 +12,20 @@ import torch
 from balenas.proxies.correlation import (
     CORRELATION_COLUMNS,
     SCORE_COLUMNS,
+    build_network,
     proxy_correlations,
     score_genotypes,
 )
 from balenas.spaces import get_space
+
+CPU = torch.device("cpu")
 
 ARCHS = (
     "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|",
     "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_3x3~2|",
     "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
 )
+NET = {"channels": 4, "cells_per_stage": 1}  # space_settings.nb201.network
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +33,7 @@ def table() -> pd.DataFrame:
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(6, 3, 8, 8, generator=gen), torch.randint(0, 4, (6,), generator=gen)
     genotypes = [get_space("nb201").parse(a) for a in ARCHS]
-    return score_genotypes(
-        genotypes, x, y, ["synflow", "snip", "jacob_cov"], channels=4, cells_per_stage=1, num_classes=4
-    )
+    return score_genotypes(genotypes, x, y, ["synflow", "snip", "jacob_cov"], network=NET, num_classes=4)
 
 
 def test_score_table_is_tidy(table: pd.DataFrame) -> None:
@@ -44,11 +46,22 @@ def test_score_table_is_tidy(table: pd.DataFrame) -> None:
 def test_scores_do_not_depend_on_list_position(table: pd.DataFrame) -> None:
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(6, 3, 8, 8, generator=gen), torch.randint(0, 4, (6,), generator=gen)
-    alone = score_genotypes(
-        [get_space("nb201").parse(ARCHS[1])], x, y, ["snip"], channels=4, cells_per_stage=1, num_classes=4
-    )
+    alone = score_genotypes([get_space("nb201").parse(ARCHS[1])], x, y, ["snip"], network=NET, num_classes=4)
     in_list = table[(table["arch_index"] == 1) & (table["proxy"] == "snip")]["score"].item()
     assert alone["score"].item() == in_list
+
+
+def test_the_network_block_builds_the_scored_network() -> None:
+    genotype = get_space("nb201").parse(ARCHS[0])
+    small = build_network(genotype, network=NET, num_classes=4, in_channels=3, init_seed=0, device=CPU)
+    wider = build_network(
+        genotype, network={**NET, "channels": 8}, num_classes=4, in_channels=3, init_seed=0, device=CPU
+    )
+    assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in wider.parameters())
+    again = build_network(genotype, network=NET, num_classes=4, in_channels=3, init_seed=0, device=CPU)
+    assert all(torch.equal(a, b) for a, b in zip(small.state_dict().values(), again.state_dict().values()))
+    with pytest.raises(ValueError, match=r"space_settings\.nb201\.network.*cells"):
+        build_network(genotype, network={"cells": 1}, num_classes=4, in_channels=3, init_seed=0, device=CPU)
 
 
 def test_all_none_cell_has_no_jacobian_signal(table: pd.DataFrame) -> None:

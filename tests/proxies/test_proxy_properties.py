@@ -10,6 +10,7 @@ from torch import nn
 
 from balenas.proxies import PAPER_PROXIES, PROXIES, compute_proxy, ranking
 from balenas.spaces import get_space
+from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_network
 
 ARCHS = (
@@ -21,7 +22,7 @@ ALL = PROXIES.keys()
 
 def tiny_net(arch: str, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return nb201_network(get_space("nb201").parse(arch), channels=4, cells_per_stage=1, num_classes=5)
+    return nb201_network(get_space("nb201").parse(arch), NB201Config(channels=4, cells_per_stage=1), num_classes=5)
 
 
 @pytest.fixture(scope="module")

@@ -54,14 +54,41 @@ def test_uniform_sampling_covers_ops_evenly():
     assert torch.all((freq - 0.2).abs() < 0.04), freq
 
 
+def test_param_groups_are_one_cell_group_of_edges_by_ops():
+    assert dict(SPACE.param_groups) == {"cell": (6, 5)}
+    assert SPACE.num_edges == 6 and SPACE.num_ops == 5
+    assert SPACE.cell_sizes() == {"cell": 6}
+
+
 def test_derive_is_argmax_per_edge_and_checks_shape():
     logits = torch.full((6, 5), -1.0)
     for e in range(6):
         logits[e, (e + 1) % 5] = 1.0
-    g = SPACE.derive(logits)
+    g = SPACE.derive({"cell": logits})
     assert SPACE.to_indices(g) == tuple((e + 1) % 5 for e in range(6))
     with pytest.raises(ValueError, match="shape"):
-        SPACE.derive(torch.zeros(5, 6))
+        SPACE.derive({"cell": torch.zeros(5, 6)})
+
+
+def test_one_hot_selects_the_genotype_and_derives_back():
+    g = SPACE.parse(RESNET)
+    w = SPACE.one_hot(g)
+    assert list(w) == ["cell"] and w["cell"].shape == (6, 5)
+    assert torch.equal(w["cell"].sum(-1), torch.ones(6))
+    for e, k in enumerate(SPACE.to_indices(g)):
+        assert w["cell"][e, k] == 1.0
+    assert SPACE.derive(w) == g
+
+
+def test_op_counts_and_skip_count():
+    g = SPACE.parse(RESNET)
+    counts = SPACE.op_counts(g)
+    assert counts == {
+        "cell": {"none": 3, "skip_connect": 1, "nor_conv_1x1": 0, "nor_conv_3x3": 2, "avg_pool_3x3": 0}
+    }
+    assert sum(counts["cell"].values()) == SPACE.cell_sizes()["cell"]
+    assert SPACE.skip_count(g) == 1
+    assert SPACE.skip_count(SPACE.genotype(["skip_connect"] * 6)) == 6
 
 
 def test_unknown_space_lists_valid_names():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -79,6 +80,18 @@ def test_resumed_scoring_uses_the_checkpoint_and_matches(tmp_path, batch, caplog
     _save_checkpoint(ckpt, {**key, "seed": 99}, partial)
     fresh = score_sample(CFG, genotypes, x, y, 3, torch.device("cpu"), checkpoint=ckpt)
     assert np.array_equal(fresh["score"].to_numpy(), full["score"].to_numpy())
+
+
+def test_scoring_builds_the_configured_network(batch):
+    """channels / cells_per_stage reach the space's network config (a wider net scores differently)."""
+    x, y = batch
+    genotypes = sample_distinct_genotypes(SPACE, 2, seed=0)
+    cfg = dataclasses.replace(CFG, n_archs=2, proxies=("synflow",))
+    narrow = score_sample(cfg, genotypes, x, y, 3, torch.device("cpu"))
+    wide = score_sample(dataclasses.replace(cfg, channels=4), genotypes, x, y, 3, torch.device("cpu"))
+    assert not np.array_equal(narrow["score"].to_numpy(), wide["score"].to_numpy())
+    again = score_sample(cfg, genotypes, x, y, 3, torch.device("cpu"))
+    assert np.array_equal(narrow["score"].to_numpy(), again["score"].to_numpy())
 
 
 def test_study_end_to_end_on_the_real_table(tmp_path, nb201_groundtruth):

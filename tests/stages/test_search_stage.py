@@ -10,8 +10,8 @@ from balenas.search import SearchConfig
 from balenas.stages.search import load_arch, search_stage
 
 SEARCH = SearchConfig(
-    space="nb201", dataset="digits", method="balenas", seed=0, epochs=2, batch_size=32, channels=4,
-    cells_per_stage=1, hessian_every=1,
+    space="nb201", dataset="digits", method="balenas", seed=0, epochs=2, batch_size=32,
+    model={"channels": 4, "cells_per_stage": 1}, hessian_every=1,
     method_settings={"lr": 0.01, "betas": (0.5, 0.999), "prior_precision": 1.0, "init_precision": 1.0,
                      "init_std": 1e-3, "mc_samples": 1, "form": "sqrt", "dataset_size": None},
 ).to_dict()
@@ -26,7 +26,7 @@ class Killed(Exception):
 def _outputs(root):
     return {k: root / name for k, name in
             (("arch", "arch.pt"), ("genotype", "genotype.json"), ("history", "history.csv"),
-             ("metrics", "metrics.json"))}
+             ("metrics", "metrics.json"), ("supernet", "supernet.pt"))}
 
 
 def _kill_after_first_epoch(monkeypatch):
@@ -75,5 +75,16 @@ def test_stage_tracks_the_hessian_and_load_arch_leaves_the_global_rng_alone(tmp_
     torch.manual_seed(7)
     dist, blob = load_arch(out["arch"])
     assert torch.equal(torch.rand(3), expected)
-    assert torch.equal(dist.mean_alpha(), result.dist.mean_alpha())
-    assert blob["method"] == "balenas"
+    assert dist.mean_alpha().keys() == {"cell"}
+    assert torch.equal(dist.mean_alpha()["cell"], result.dist.mean_alpha()["cell"])
+    assert blob["method"] == "balenas" and blob["groups"] == {"cell": [6, 5]}
+
+
+def test_stage_saves_the_trained_supernet_and_load_supernet_restores_it(tmp_path):
+    from balenas.stages.search import load_supernet
+
+    out = _outputs(tmp_path)
+    result = search_stage(SEARCH, DATA, out, tmp_path / "ckpt.pt")
+    net = load_supernet(out["supernet"], num_classes=10, in_channels=1)
+    for key, value in result.network.state_dict().items():
+        assert torch.equal(net.state_dict()[key], value.cpu()), key

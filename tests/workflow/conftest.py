@@ -14,10 +14,23 @@ REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
+def sheet(methods=("darts", "balenas"), orders=(1, 2), seeds=(0, 1), space="nb201", dataset="digits",
+          **extra) -> list[dict]:
+    """Experiment-sheet rows: one per method, each with these orders and seeds."""
+    return [{"space": space, "dataset": dataset, "method": m, "orders": list(orders), "seeds": list(seeds),
+             **extra} for m in methods]
+
+
+def tiny_nb201(channels: int = 4) -> dict:
+    return {"nb201": {"supernet": {"channels": channels, "cells_per_stage": 1},
+                      "network": {"channels": channels, "cells_per_stage": 1}}}
+
+
 # A tiny version of the default: 2 epochs on 128 digits at 8x8, a 4-channel supernet.
 TINY = {
-    "seeds": [0, 1],
-    "search": {"epochs": 2, "batch_size": 32, "channels": 4, "cells_per_stage": 1},
+    "experiments": sheet(seeds=(0, 1)),
+    "space_settings": tiny_nb201(4),
+    "search": {"epochs": 2, "batch_size": 32},
     "data": {"digits": {"source": "digits", "input_size": 8, "max_examples": 128, "crop_padding": 1,
                         "flip": False}},
 }

@@ -11,7 +11,7 @@ from balenas.benchmarks import load_nb201_table
 from balenas.stages.benchmark import lookup_genotype
 
 from ..conftest import shared_file
-from .conftest import TINY, snakemake, write_config
+from .conftest import TINY, sheet, snakemake, tiny_nb201, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -81,15 +81,13 @@ def test_lookups_off_then_on_then_from_the_official_archive(tmp_path):
     nats = shared_file("nb201/nats_tss_fixture/NATS-tss-v1_0-3ffb9-simple")
     base = {
         **TINY,
-        "methods": ["balenas"],
-        "orders": [1],
-        "seeds": [0],
+        "experiments": sheet(methods=("balenas",), orders=(1,), seeds=(0,)),
+        "space_settings": tiny_nb201(2),
         "search": {**TINY["search"], "epochs": 2},
         "selection": {
             "selectors": ["tf", "uniform"],
             "ks": [3],
             "proxies": ["synflow"],
-            "network": {"channels": 2, "cells_per_stage": 1},
             "batch_size": 16,
         },
         "report": {"table1": {"tf": {"proxy": "synflow", "k": 3}, "zero_cost": {"proxy": "synflow", "k": 3}}},
@@ -107,7 +105,7 @@ def test_lookups_off_then_on_then_from_the_official_archive(tmp_path):
     md = (tmp_path / TARGETS[0]).read_text()
     assert f"benchmark lookups are off: {absent} not found" in md
     assert _table1(md)["BaLeNAS (1st)"][0] == "benchmark lookups are off (1 run)"
-    assert _table1(md)["DARTS (1st)"][0] == "not run (darts not in methods)"
+    assert _table1(md)["DARTS (1st)"][0] == "not run (darts not in the experiment sheet)"
     assert "Distinct samples" in (tmp_path / TARGETS[1]).read_text()
     assert not (tmp_path / "results" / "benchmark").exists()
 

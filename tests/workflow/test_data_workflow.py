@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from .conftest import TINY, snakemake, write_config
+from .conftest import TINY, sheet, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -21,9 +21,7 @@ def _jobs(stdout: str, rule: str) -> list[str]:
 def test_download_runs_once_before_every_job_that_reads_the_dataset(tmp_path):
     cfg = write_config(tmp_path, {
         **TINY,
-        "datasets": ["c10"],
-        "methods": ["darts"],
-        "orders": [1],
+        "experiments": sheet(methods=("darts",), orders=(1,), dataset="c10"),
         "data": {"c10": {"source": "cifar10", "root": str(tmp_path / "cifar"), "download": True}},
         "selection": {"selectors": ["tf"], "ks": [2], "proxies": ["synflow"]},
         "benchmarks": {"nb201": None},
@@ -44,9 +42,7 @@ def test_an_image_zip_is_an_input_of_the_jobs_that_read_it(tmp_path):
         zf.writestr("x/train/a/0.png", b"")
     cfg = write_config(tmp_path, {
         **TINY,
-        "datasets": ["zipped"],
-        "methods": ["balenas"],
-        "orders": [1],
+        "experiments": sheet(methods=("balenas",), orders=(1,), dataset="zipped"),
         "data": {"zipped": {"source": "imagezip", "root": str(archive), "input_size": 8}},
         "selection": {"selectors": ["tf"], "ks": [2], "proxies": ["synflow"]},
         "benchmarks": {"nb201": None},

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .conftest import sheet
 from .tiny_run import Job, TinyRun, tiny_run
 
 pytestmark = pytest.mark.workflow
@@ -97,7 +98,7 @@ def test_search_code_edit_reruns_every_search_and_downstream_only(run):
 
 def test_added_seed_runs_only_that_seed_and_the_aggregates(run):
     more = run.work / "three-seeds.yaml"
-    more.write_text(yaml.safe_dump({"seeds": [0, 1, 2]}))
+    more.write_text(yaml.safe_dump({"experiments": sheet(orders=(1,), seeds=(0, 1, 2))}))
     plan = run.plan(configfiles=(more,))
     searches = [job for job in plan if job.rule == "search"]
     assert {(methods_of(j).pop(), seeds_of(j).pop()) for j in searches} == {("darts", 2), ("balenas", 2)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from .conftest import REPO, TINY, snakemake, write_config
+from .conftest import REPO, TINY, sheet, snakemake, write_config
 from .tiny_run import parse_dry_run
 
 pytestmark = pytest.mark.workflow
@@ -15,7 +15,7 @@ GPU_RULES = {"search", "score_proxies", "proxy_correlation", "retrain", "transfe
 
 
 def test_gpu_rules_request_a_gpu_when_the_device_is_not_cpu(tmp_path):
-    cfg = write_config(tmp_path, {**TINY, "device": "auto", "orders": [1], "seeds": [0]})
+    cfg = write_config(tmp_path, {**TINY, "device": "auto", "experiments": sheet(orders=(1,), seeds=(0,))})
     res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
     jobs = [j for j in parse_dry_run(res.stdout) if j.rule != "all"]

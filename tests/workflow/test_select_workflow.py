@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import REPO, TINY, snakemake, write_config
+from .conftest import REPO, TINY, sheet, snakemake, tiny_nb201, write_config
 from .test_workflow import job_counts
 
 pytestmark = pytest.mark.workflow
@@ -18,14 +18,13 @@ SELECT = {
     "selectors": ["tf", "uniform"],
     "ks": [4],
     "proxies": ["synflow"],
-    "network": {"channels": 2, "cells_per_stage": 1},
     "batch_size": 16,
     "zero_cost_seeds": None,
 }
 FAST = {
     **TINY,
-    "seeds": [0],
-    "orders": [1],
+    "experiments": sheet(orders=(1,), seeds=(0,)),
+    "space_settings": tiny_nb201(2),
     "search": {**TINY["search"], "epochs": 1, "hessian_every": 0},
     "selection": SELECT,
 }
@@ -52,7 +51,7 @@ def test_selection_dag_for_both_methods_and_the_zero_cost_baseline(tmp_path):
         assert sel["method"] == method and sel["k"] == 4 and sel["proxy"] == "synflow"
         assert sel["n_distinct"] == len({json.loads(line)["genotype"] for line in lines}) == len(scores)
         assert sel["genotype"] == scores.loc[scores["score"].idxmax(), "genotype"]
-        assert sel["config"]["network"] == {"channels": 2, "cells_per_stage": 1, "batch_size": 16}
+        assert sel["config"]["network"] == {"network": {"channels": 2, "cells_per_stage": 1}, "batch_size": 16}
         assert (tmp_path / f"logs/score_proxies/nb201/digits/{folder.relative_to(base)}.log").exists()
     assert json.loads((jobs["zero_cost"] / "selected.json").read_text())["order"] is None
     assert json.loads((jobs["balenas"] / "selected.json").read_text())["selector"] == "tf"
@@ -75,8 +74,9 @@ def test_paper_config_plans_one_selection_job_per_run_k_and_proxy(tmp_path):
     cfg = _merged_paper_config()
     sel = cfg["selection"]
     assert sel["ks"] == [10, 50, 100] and sel["proxies"] == ["synflow", "snip", "grasp"]
-    runs = len(cfg["methods"]) * len(cfg["orders"]) * len(cfg["seeds"])
-    zc_seeds = sel["zero_cost_seeds"] or cfg["seeds"]
+    nb201 = [e for e in cfg["experiments"] if e["space"] == "nb201"]
+    runs = sum(len(e["orders"]) * len(e["seeds"]) for e in nb201)
+    zc_seeds = sel["zero_cost_seeds"] or sorted({s for e in nb201 for s in e["seeds"]})
     expected = (runs + len(zc_seeds)) * len(sel["ks"]) * len(sel["proxies"])
     counts = job_counts(res.stdout)
     assert counts["sample_architectures"] == counts["score_proxies"] == counts["select_architecture"] == expected

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from .conftest import REPO, SNAKEFILE, SNAKEMAKE, TINY, snakemake, write_config
+from .conftest import REPO, SNAKEFILE, SNAKEMAKE, TINY, sheet, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -42,9 +42,10 @@ def test_whole_dag_runs_on_a_tiny_config(tmp_path, tiny_config):
 @pytest.mark.parametrize(
     "override, key",
     [
-        ({"methods": ["darts", "gdas"]}, "methods"),
+        ({"experiments": sheet(methods=("darts", "gdas2"))}, "experiments.1.method"),
         ({"search": {**TINY["search"], "epochs": -1}}, "epochs"),
-        ({"datasets": ["c10"], "data": {"c10": {"source": "cifar10", "root": "/no/such/folder"}}}, "data.c10.root"),
+        ({"experiments": sheet(dataset="c10"), "data": {"c10": {"source": "cifar10", "root": "/no/such/folder"}}},
+         "data.c10.root"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, override, key):
@@ -83,7 +84,7 @@ def _run_until_checkpoint(tmp_path, cfg, ckpt):
 
 
 def test_killed_search_job_resumes_to_the_same_result(tmp_path):
-    over = {**TINY, "seeds": [0], "methods": ["darts"], "search": {**TINY["search"], "epochs": 4}}
+    over = {**TINY, "experiments": sheet(methods=("darts",), seeds=(0,)), "search": {**TINY["search"], "epochs": 4}}
     target = "results/search/nb201/digits/darts/order-1/seed-0/arch.pt"
     ref_dir, kill_dir = tmp_path / "ref", tmp_path / "kill"
     ref_dir.mkdir()

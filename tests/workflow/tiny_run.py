@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .conftest import REPO, TINY
+from .conftest import REPO, TINY, sheet, tiny_nb201
 
 COPIED = ("src", "workflow", "config", "scripts", "envs")
 GROUND_TRUTH = REPO.parent / "shared" / "data" / "nb201" / "nb201_groundtruth.csv"
@@ -60,7 +60,7 @@ def shrunk_config() -> dict:
     """TINY of tests/workflow/conftest.py, one search order, a small selection stage (where configured), and
 the NAS-Bench-201 ground truth beside the checkout when it is there."""
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    cfg = {**TINY, "orders": [1], "seeds": [0, 1], "methods": ["darts", "balenas"]}
+    cfg = {**TINY, "experiments": sheet(orders=(1,), seeds=(0, 1))}
     if "selection" in default:
         selection = dict(default["selection"])
         if selection.get("ks"):
@@ -69,8 +69,7 @@ the NAS-Bench-201 ground truth beside the checkout when it is there."""
             selection["proxies"] = selection["proxies"][:1]
         if "zero_cost_seeds" in selection:
             selection["zero_cost_seeds"] = [0]
-        if "network" in selection:
-            selection["network"] = {"channels": 4, "cells_per_stage": 1}
+        cfg["space_settings"] = tiny_nb201(4)
         cfg["selection"] = selection
         table1 = (default.get("report") or {}).get("table1") or {}
         if selection.get("ks") and {"tf", "zero_cost"} <= set(table1):  # Table 1's TF rows from this K

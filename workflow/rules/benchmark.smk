@@ -79,9 +79,7 @@ rule benchmark_report:
         config={
             key: config.get(key)
             for key in (
-                "datasets",
-                "methods",
-                "orders",
+                "experiments",
                 "selection",
                 "report",
                 "benchmarks",

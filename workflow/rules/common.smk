@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 # The workflow always runs the package of its own checkout (scripts import it through PYTHONPATH).
 SRC = str(Path(workflow.basedir).parent / "src")
@@ -16,19 +15,36 @@ from balenas.benchmarks.settings import (
     resolve_benchmarks,
     table1_choice_warnings,
 )
-from balenas.config import ConfigError, check_config, data_config, search_config
+from balenas.config import (
+    ConfigError,
+    check_config,
+    data_config,
+    experiments,
+    search_config,
+    validate_config,
+)
+from balenas.experiments import row_selectors, search_runs
 from balenas.runtime import code_hash, prepend_pythonpath
 
 prepend_pythonpath(SRC)
 
-validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+# The schema's registry enums (x-registry) are filled from the package's registries: one list of names.
 try:
+    validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     check_config(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
 
 RESULTS = "results"
 RUN = "{space}/{dataset}/{method}/order-{order}/seed-{seed}"
+# The experiment sheet (config `experiments:`) and every search run it asks for.
+EXPERIMENTS = experiments(config)
+RUNS = search_runs(EXPERIMENTS)
+
+
+def sheet_values(key):
+    """The distinct values of one run key over the sheet (wildcard constraints)."""
+    return sorted({str(getattr(run, key)) for run in RUNS})
 
 # GPU rules (search, score_proxies, proxy_correlation) take `resources: gpu=GPU`: one GPU per job unless
 # the config runs on the CPU. With profiles/slurm that is sbatch --gpus=1, with profiles/local one of the
@@ -111,20 +127,21 @@ def data_inputs(wildcards):
     return dataset_files(wildcards.dataset)
 
 
-def all_runs(pattern):
-    """``pattern`` expanded over every configured space, dataset, method, order and seed."""
-    return expand(
-        pattern,
-        space=config["spaces"],
-        dataset=config["datasets"],
-        method=config["methods"],
-        order=config["orders"],
-        seed=config["seeds"],
-    )
+def all_runs(pattern, space=None):
+    """``pattern`` formatted for every search run of the sheet (of ``space`` only, if given)."""
+    return [
+        pattern.format(**run.as_dict())
+        for run in RUNS
+        if space is None or run.space == space
+    ]
 
 
 def space_dataset_pairs():
-    return [(s, d) for s in config["spaces"] for d in config["datasets"]]
+    out = []
+    for e in EXPERIMENTS:
+        if (e.space, e.dataset) not in out:
+            out.append((e.space, e.dataset))
+    return out
 
 
 def report_outputs():
@@ -207,23 +224,16 @@ def benchmark_source(wildcards):
 
 
 def nb201_runs(pattern):
-    """``pattern`` over every configured search run of the nb201 space (the one with a benchmark)."""
-    return expand(
-        pattern,
-        space=[s for s in config["spaces"] if s == "nb201"],
-        dataset=config["datasets"],
-        method=config["methods"],
-        order=config["orders"],
-        seed=config["seeds"],
-    )
+    """``pattern`` over every search run of the nb201 space (the one with a benchmark)."""
+    return all_runs(pattern, space="nb201")
 
 
 def nb201_run_ids():
-    """The identity of every run of nb201_runs(), in the same order."""
-    keys = ("space", "dataset", "method", "order", "seed")
+    """The identity of every run of nb201_runs(), in the same order (values as strings)."""
     return [
-        dict(zip(keys, path.split("/")))
-        for path in nb201_runs("{space}/{dataset}/{method}/{order}/{seed}")
+        {k: str(v) for k, v in run.as_dict().items()}
+        for run in RUNS
+        if run.space == "nb201"
     ]
 
 
@@ -257,7 +267,8 @@ def benchmark_report_inputs(wildcards):
 
 def benchmark_report_outputs():
     """Tables 1-2 always; the accuracy-per-epoch figures only with lookups."""
-    return report_paths(RESULTS, config["datasets"], BENCHMARK.enabled)
+    datasets = [d for s, d in space_dataset_pairs() if s == "nb201"]
+    return report_paths(RESULTS, datasets, BENCHMARK.enabled)
 
 
 # --- selection (BaLeNAS-TF and the zero-cost baseline) and the proxy correlation study ----------------
@@ -302,34 +313,42 @@ def selection_block():
     return config.get("selection") or {}
 
 
-def zero_cost_seeds():
+def zero_cost_seeds(space, dataset):
+    """The zero-cost baseline's seeds on (space, dataset): selection.zero_cost_seeds, or every seed of
+    the sheet's rows there that ask for it."""
     seeds = selection_block().get("zero_cost_seeds")
-    return config["seeds"] if seeds is None else seeds
+    if seeds is not None:
+        return seeds
+    rows = [
+        e
+        for e in EXPERIMENTS
+        if (e.space, e.dataset) == (space, dataset) and "uniform" in row_selectors(e, config)
+    ]
+    return sorted({s for e in rows for s in e.seeds})
 
 
 def selection_outputs():
-    """Every configured selected.json: TF per search run, the zero-cost baseline per zero-cost seed."""
+    """Every configured selected.json: TF per search run of the rows that ask for it, the zero-cost
+    baseline per (space, dataset) that any row asks it for, per zero-cost seed."""
     sel = selection_block()
-    selectors = sel.get("selectors", [])
     ks, proxies = sel.get("ks", []), sel.get("proxies", [])
     out = []
-    if "tf" in selectors:
+    uniform = []
+    for e in EXPERIMENTS:
+        selectors = row_selectors(e, config)
+        if "tf" in selectors:
+            for run in e.runs():
+                out += expand(
+                    f"{RESULTS}/select/{run.path}/tf-{{proxy}}-k{{k}}/selected.json",
+                    proxy=proxies,
+                    k=ks,
+                )
+        if "uniform" in selectors and (e.space, e.dataset) not in uniform:
+            uniform.append((e.space, e.dataset))
+    for space, dataset in uniform:
         out += expand(
-            f"{RESULTS}/select/{{space}}/{{dataset}}/{{method}}/order-{{order}}/seed-{{seed}}/tf-{{proxy}}-k{{k}}/selected.json",
-            space=config["spaces"],
-            dataset=config["datasets"],
-            method=config["methods"],
-            order=config["orders"],
-            seed=config["seeds"],
-            proxy=proxies,
-            k=ks,
-        )
-    if "uniform" in selectors:
-        out += expand(
-            f"{RESULTS}/select/{{space}}/{{dataset}}/zero_cost/seed-{{seed}}/uniform-{{proxy}}-k{{k}}/selected.json",
-            space=config["spaces"],
-            dataset=config["datasets"],
-            seed=zero_cost_seeds(),
+            f"{RESULTS}/select/{space}/{dataset}/zero_cost/seed-{{seed}}/uniform-{{proxy}}-k{{k}}/selected.json",
+            seed=zero_cost_seeds(space, dataset),
             proxy=proxies,
             k=ks,
         )
@@ -370,16 +389,17 @@ def select_inputs(wildcards):
     return inputs
 
 
-def selection_network():
+def selection_network(wildcards):
+    """The scored network of the job's space (space_settings.<space>.network) and the batch size."""
     from balenas.selection_config import selection_network as network
 
-    return network(config).to_dict()
+    return network(config, wildcards.space).to_dict()
 
 
 def selection_config_used(wildcards):
     """What a selection job's result depends on, recorded in selected.json."""
     return {
-        "network": selection_network(),
+        "network": selection_network(wildcards),
         "data": data_params(wildcards),
         "device": config["device"],
         "threads": config["threads"],

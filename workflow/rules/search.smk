@@ -9,6 +9,7 @@ rule search:
         genotype=f"{RESULTS}/search/{RUN}/genotype.json",
         history=f"{RESULTS}/search/{RUN}/history.csv",
         metrics=f"{RESULTS}/search/{RUN}/metrics.json",
+        supernet=f"{RESULTS}/search/{RUN}/supernet.pt",
     log:
         f"logs/search/{RUN}.log",
     benchmark:

@@ -61,7 +61,7 @@ rule score_proxies:
     params:
         job=selection_job,
         data=data_params,
-        network=selection_network(),
+        network=selection_network,
         device=config["device"],
         # recorded in selected.json (selection_config_used): GraSP moves by ~1e-2 with the thread count
         threads_used=config["threads"],

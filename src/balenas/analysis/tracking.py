@@ -2,7 +2,8 @@
 
 :func:`hessian_record` is the hook :func:`balenas.search.run_search` calls every ``search.hessian_every``
 epochs and after the last one. It returns the spectrum of the exact Hessian of the validation loss with
-respect to the architecture parameters, taken at the distribution's point estimate ``mean_alpha()``
+respect to ALL architecture parameters (every group of the space, flattened in group order: 30 for
+NAS-Bench-201, 2 x 14 x 8 = 224 for DARTS), taken at the distribution's point estimate ``mean_alpha()``
 (DARTS: alpha; BaLeNAS: mu), averaged over ``search.hessian_batches`` batches of the architecture half.
 
 What the numbers are measured on, and why:
@@ -34,7 +35,7 @@ import torch
 from torch import nn
 
 from balenas.analysis.hessian import validation_hessian_spectrum
-from balenas.archdist import ArchDistribution
+from balenas.archdist import ArchDistribution, flatten, unflatten
 from balenas.data import DataConfig, ImageSet
 from balenas.runtime import derived_generator
 
@@ -88,7 +89,11 @@ def hessian_record(cfg: _HasSearchSettings, state: _HasNetworkAndDist, a_half: I
     net.train()
     try:
         spectrum = validation_hessian_spectrum(
-            net, dist.to_weights, dist.mean_alpha(), batches, nn.CrossEntropyLoss()
+            net,
+            lambda flat: dist.to_weights(unflatten(flat, dist.groups)),
+            flatten(dist.mean_alpha()),
+            batches,
+            nn.CrossEntropyLoss(),
         )
     finally:
         net.train(was_training)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from balenas.benchmarks.convert import validate_benchmark_path
+from balenas.experiments import experiments_of
 from balenas.benchmarks.nb201 import BenchmarkFileError
 
 IF_MISSING: tuple[str, ...] = ("skip", "error")
@@ -145,7 +146,7 @@ class Table1Choice:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Table1Choice:
         block = dict(config.get("report", {}).get("table1", {}) or {})
-        datasets = list(config.get("datasets", []))
+        datasets = sheet_datasets(config, "nb201")
         dataset = block.get("search_dataset") or (datasets[0] if datasets else "")
         tf = dict(block.get("tf", {}) or {})
         zc = dict(block.get("zero_cost", {}) or {})
@@ -162,10 +163,10 @@ class Table1Choice:
 def check_table1_choice(config: Mapping[str, Any], proxies: Any) -> Table1Choice:
     """``report.table1`` names a configured search dataset and registered proxies."""
     choice = Table1Choice.from_config(config)
-    if choice.search_dataset not in config.get("datasets", []):
+    if choice.search_dataset not in sheet_datasets(config, "nb201"):
         raise BenchmarkConfigError(
-            f"report.table1.search_dataset: {choice.search_dataset!r} is not one of the configured datasets "
-            f"{list(config.get('datasets', []))}"
+            f"report.table1.search_dataset: {choice.search_dataset!r} is not one of the datasets the experiment "
+            f"sheet searches the nb201 space on {sheet_datasets(config, 'nb201')}"
         )
     for key, sel in (("tf", choice.tf), ("zero_cost", choice.zero_cost)):
         if sel.proxy not in proxies:
@@ -188,10 +189,11 @@ def table1_choice_warnings(config: Mapping[str, Any]) -> list[str]:
                 f"(selection: selectors {selectors}, ks {ks}, proxies {proxies}): its Table-1 row will read "
                 "'not run'"
             )
-    if choice.tf.order not in [int(o) for o in config.get("orders", [])]:
+    orders = sheet_orders(config, "nb201", "balenas")
+    if choice.tf.order not in orders:
         out.append(
-            f"report.table1.tf.order {choice.tf.order} is not in orders {config.get('orders')}: the BaLeNAS-TF "
-            "row will read 'not run'"
+            f"report.table1.tf.order {choice.tf.order} is not among the nb201 balenas orders {orders} of the "
+            "experiment sheet: the BaLeNAS-TF row will read 'not run'"
         )
     return out
 
@@ -210,3 +212,16 @@ def report_paths(results: str, datasets: Sequence[str], lookups_on: bool) -> dic
             paths[f"curve_{d}_pdf"] = f"{results}/figures/{stem}.pdf"
             paths[f"curve_{d}_csv"] = f"{results}/tables/{stem}.csv"
     return paths
+
+
+def sheet_datasets(config: Mapping[str, Any], space: str) -> list[str]:
+    """The datasets the experiment sheet searches ``space`` on, in sheet order."""
+    out: list[str] = []
+    for e in experiments_of(config):
+        if e.space == space and e.dataset not in out:
+            out.append(e.dataset)
+    return out
+
+
+def sheet_orders(config: Mapping[str, Any], space: str, method: str) -> list[int]:
+    return sorted({o for e in experiments_of(config) if e.space == space and e.method == method for o in e.orders})

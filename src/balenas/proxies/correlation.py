@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,6 @@ from scipy import stats
 from balenas.proxies import PROXIES, compute_proxy, ranking
 from balenas.proxies._common import LossFn
 from balenas.spaces import get_space
-from balenas.spaces.base import Genotype
 from balenas.supernets import NETWORKS
 
 log = logging.getLogger(__name__)
@@ -39,31 +39,32 @@ CORRELATION_COLUMNS: tuple[str, ...] = (
 
 
 def build_network(
-    genotype: Genotype,
+    genotype: Any,
     *,
-    channels: int,
-    cells_per_stage: int,
+    network: Mapping[str, Any] | None,
     num_classes: int,
     in_channels: int,
     init_seed: int,
     device: torch.device,
 ) -> torch.nn.Module:
-    """The discrete network of ``genotype``, initialised from ``init_seed`` (global RNG restored after)."""
+    """The discrete network of ``genotype`` (its space's network built from the ``network`` block, i.e.
+    ``space_settings.<space>.network``), initialised from ``init_seed`` (global RNG restored after)."""
+    space = get_space(genotype.space)
     factory = NETWORKS.get(genotype.space)
+    cfg = space.make_network_config(network)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
-        net = factory(genotype, channels, cells_per_stage, num_classes, in_channels)
+        net = factory(genotype, cfg, num_classes, in_channels)
     return net.to(device)
 
 
 def score_genotypes(
-    genotypes: Sequence[Genotype],
+    genotypes: Sequence[Any],
     inputs: torch.Tensor,
     targets: torch.Tensor,
     proxies: Sequence[str] | None = None,
     *,
-    channels: int = 16,
-    cells_per_stage: int = 5,
+    network: Mapping[str, Any] | None = None,
     num_classes: int = 10,
     init_seed: int = 0,
     loss_fn: LossFn = F.cross_entropy,
@@ -88,8 +89,7 @@ def score_genotypes(
         arch = get_space(genotype.space).to_string(genotype)
         net = build_network(
             genotype,
-            channels=channels,
-            cells_per_stage=cells_per_stage,
+            network=network,
             num_classes=num_classes,
             in_channels=int(inputs.shape[1]),
             init_seed=init_seed,

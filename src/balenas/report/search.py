@@ -113,7 +113,11 @@ def write_search_report(metrics_files: Sequence[str | Path], history_files: Sequ
     write_table(genotype_table(runs), tables_dir / "search_genotypes.csv", tables_dir / "search_genotypes.md",
                 title="Derived genotypes (argmax of the mean) per run")
     out["summary"] = tables_dir / "search_summary.csv"
-    sizes = {s: get_space(s).num_edges for s in hist["space"].unique() if s in SPACES} if not hist.empty else {}
+    sizes = {}
+    for name in hist["space"].unique() if not hist.empty else []:
+        if name in SPACES:
+            space = get_space(name)
+            sizes[name] = space.cell_sizes()[space.skip_cell]
     out.update(write_dynamics_figures(hist, runs, figures_dir, sizes))
     for (space, dataset), h in hist.groupby(["space", "dataset"]):
         for col, ylabel in CURVES:

@@ -1,9 +1,9 @@
-"""Search spaces, by name."""
+"""Search spaces, by name (one folder per space)."""
 
 from __future__ import annotations
 
 from balenas.registry import Registry
-from balenas.spaces.base import Genotype, SearchSpace
+from balenas.spaces.base import ArchParams, EdgeSpace, Genotype, GroupShapes, SearchSpace, check_groups
 from balenas.spaces.nb201 import NB201Space
 
 SPACES: Registry[type[SearchSpace]] = Registry("space")
@@ -15,4 +15,4 @@ def get_space(name: str) -> SearchSpace:
     return SPACES.get(name)()
 
 
-__all__ = ["SPACES", "Genotype", "SearchSpace", "get_space"]
+__all__ = ["SPACES", "ArchParams", "EdgeSpace", "Genotype", "GroupShapes", "SearchSpace", "check_groups", "get_space"]

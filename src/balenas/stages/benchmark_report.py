@@ -15,6 +15,7 @@ import pandas as pd
 from balenas.archopt.gradients import GRADIENTS
 from balenas.benchmarks import NB201Table, load_nb201_table
 from balenas.benchmarks.settings import Table1Choice
+from balenas.experiments import experiments_of
 from balenas.methods import METHODS
 from balenas.report.benchmark_curves import CURVE_METRICS, curve_figure, curve_stats
 from balenas.report.io import save_figure, write_table
@@ -108,20 +109,20 @@ def _run_rows(tidy: pd.DataFrame) -> dict[str, int]:
 
 def row_status(configured: Mapping[str, Any], choice: Table1Choice) -> dict[str, str]:
     """Why a Table-1 method row has no runs: not implemented, or not configured."""
-    methods = list(configured.get("methods", []))
-    orders = [int(o) for o in configured.get("orders", [])]
+    rows = [e for e in experiments_of(configured) if e.space == "nb201" and e.dataset == choice.search_dataset]
     status: dict[str, str] = {}
     for method in ("darts", "balenas"):
+        sheet = [e for e in rows if e.method == method]
         for order in (1, 2):
             key = f"{method}_{ORDER_NAMES[order]}"
             if method not in METHODS:
                 status[key] = f"not implemented (method {method})"
             elif str(order) not in GRADIENTS:
                 status[key] = "not implemented (second-order gradient)" if order == 2 else "not implemented"
-            elif method not in methods:
-                status[key] = f"not run ({method} not in methods)"
-            elif order not in orders:
-                status[key] = f"not run (order {order} not in orders)"
+            elif not sheet:
+                status[key] = f"not run ({method} not in the experiment sheet)"
+            elif order not in sheet[0].orders:
+                status[key] = f"not run (order {order} not in the sheet's orders)"
             else:
                 status[key] = "not run"
     status["balenas_tf"] = f"not run (no BaLeNAS-TF selection with {choice.tf.describe()})"

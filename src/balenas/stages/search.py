@@ -1,4 +1,9 @@
-"""The search stage: one search run, its four output files, and reading them back."""
+"""The search stage: one search run, its output files, and reading them back.
+
+Outputs: ``arch.pt`` (the learned distribution, group by group), ``genotype.json`` (argmax of the mean, in
+the space's text and JSON forms), ``history.csv`` (per epoch), ``metrics.json`` and ``supernet.pt`` (the
+trained shared weights, for selectors that evaluate candidates with the supernet).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,8 @@ def search_stage(
     device: str = "cpu",
     code: str = "",
 ) -> SearchResult:
-    """Run one search job and write arch.pt, genotype.json, history.csv, metrics.json atomically.
+    """Run one search job and write arch.pt, genotype.json, history.csv, metrics.json (and supernet.pt
+    when declared) atomically.
 
     The checkpoint lives outside the declared outputs so that a killed job resumes from it; it is
     removed once every output is in place. ``code`` (the rule's source hash) is part of the checkpoint's
@@ -64,23 +70,31 @@ def write_search_outputs(
             "space": cfg.space,
             "method": cfg.method,
             "order": cfg.order,
-            "shape": list(space.shape),
+            "groups": {name: list(shape) for name, shape in dist.groups.items()},
             "op_names": list(space.op_names),
             "method_settings": dict(cfg.method_settings),
             "dataset_size": getattr(dist, "dataset_size", None),
             "state_dict": {k: v.detach().cpu() for k, v in dist.state_dict().items()},
-            "mean_alpha": dist.mean_alpha().cpu(),
-            "mean_weights": dist.mean_weights().cpu(),
+            "mean_alpha": {k: v.cpu() for k, v in dist.mean_alpha().items()},
+            "mean_weights": {k: v.detach().cpu() for k, v in dist.mean_weights().items()},
         },
         outputs["arch"],
     )
+    if "supernet" in outputs and result.network is not None:
+        torch_save(
+            {
+                "space": cfg.space,
+                "model": dict(cfg.model),
+                "state_dict": {k: v.detach().cpu() for k, v in result.network.state_dict().items()},
+            },
+            outputs["supernet"],
+        )
     write_json(
         outputs["genotype"],
         {
-            "space": cfg.space,
+            **space.to_json(result.genotype),
             "genotype": result.genotype_str,
-            "ops": list(result.genotype.ops),
-            "skip_count": space.count_op(result.genotype, "skip_connect"),
+            "skip_count": space.skip_count(result.genotype),
         },
     )
     with atomic_path(outputs["history"]) as tmp:
@@ -108,9 +122,22 @@ def load_arch(path: str | Path) -> tuple[ArchDistribution, dict[str, Any]]:
 
     The global RNG is left as it was: the random initial values are overwritten by the saved state.
     """
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    blob = torch.load(path, map_location="cpu", weights_only=True)
     method = METHODS.get(blob["method"])
+    groups = {name: tuple(shape) for name, shape in blob["groups"].items()}
     with torch.random.fork_rng(devices=[]):
-        dist = method.make_dist(tuple(blob["shape"]), blob["method_settings"], blob["dataset_size"] or 1)
+        dist = method.make_dist(groups, blob["method_settings"], blob["dataset_size"] or 1)
     dist.load_state_dict(blob["state_dict"])
     return dist, blob
+
+
+def load_supernet(path: str | Path, num_classes: int, in_channels: int) -> torch.nn.Module:
+    """Rebuild the trained supernet saved by :func:`search_stage` (global RNG left as it was)."""
+    from balenas.supernets import SUPERNETS
+
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    space = get_space(blob["space"])
+    with torch.random.fork_rng(devices=[]):
+        net = SUPERNETS.get(blob["space"])(space.make_model_config(blob["model"]), num_classes, in_channels)
+    net.load_state_dict(blob["state_dict"])
+    return net

@@ -39,7 +39,7 @@ from balenas.select import (
     scoring_batch,
 )
 from balenas.spaces import get_space
-from balenas.spaces.base import Genotype
+from balenas.select import Genotype
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ def parse_run_dir(space: str, dataset: str, run_dir: str, selector: str, proxy: 
 
 
 def _genotype_record(space_name: str, index: int, genotype: Genotype) -> dict[str, Any]:
-    return {"sample": index, "genotype": get_space(space_name).to_string(genotype), "ops": list(genotype.ops)}
+    blob = get_space(space_name).to_json(genotype)
+    return {"sample": index, **{k: v for k, v in blob.items() if k != "space"}}
 
 
 def read_samples(path: str | Path, space_name: str) -> list[Genotype]:

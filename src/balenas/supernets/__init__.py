@@ -1,17 +1,23 @@
-"""Weight-sharing supernets and discrete networks, by space name."""
+"""Weight-sharing supernets and discrete networks, by space name.
+
+``SUPERNETS[space](model_cfg, num_classes, in_channels)`` builds the search network, whose
+``forward(x, weights)`` takes the mixing weights as the space's named groups; ``NETWORKS[space](genotype,
+network_cfg, num_classes, in_channels)`` the discrete network of one genotype. The configs are the space's
+frozen dataclasses (``space.model_config``, ``space.network_config``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from torch import nn
 
 from balenas.registry import Registry
-from balenas.spaces.base import Genotype
 from balenas.supernets.nb201 import nb201_network, nb201_supernet
 
-SupernetFactory = Callable[[int, int, int, int], nn.Module]
-NetworkFactory = Callable[[Genotype, int, int, int, int], nn.Module]
+SupernetFactory = Callable[[Any, int, int], nn.Module]
+NetworkFactory = Callable[[Hashable, Any, int, int], nn.Module]
 
 SUPERNETS: Registry[SupernetFactory] = Registry("supernet")
 SUPERNETS.add("nb201", nb201_supernet)

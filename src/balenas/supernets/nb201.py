@@ -8,14 +8,14 @@ weights passed in from outside: the network never knows which search method prod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
 from balenas.ops import OPS, ResNetBasicBlock
 from balenas.spaces.base import Genotype
-from balenas.spaces.nb201 import NB201_EDGES, NB201_OPS, NB201Space
+from balenas.spaces.nb201 import NB201_EDGES, NB201_OPS, NB201Config, NB201Space
 
 
 class NB201Cell(nn.Module):
@@ -90,7 +90,13 @@ class NB201Network(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, weights: Mapping[str, torch.Tensor] | torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits; ``weights`` are the mixing weights ``{"cell": (6, 5)}`` (or that tensor), none for a
+        discrete network."""
+        if isinstance(weights, Mapping):
+            weights = weights[NB201Space.group]
         x = self.stem(x)
         for layer in self.cells:
             x = layer(x, weights) if isinstance(layer, NB201Cell) else layer(x)
@@ -98,14 +104,12 @@ class NB201Network(nn.Module):
         return self.classifier(x)
 
 
-def nb201_supernet(
-    channels: int, cells_per_stage: int, num_classes: int, in_channels: int = 3
-) -> NB201Network:
+def nb201_supernet(cfg: NB201Config, num_classes: int, in_channels: int = 3) -> NB201Network:
     """The search network: every op on every edge; BN without affine or running statistics."""
     return NB201Network(
         [NB201_OPS] * len(NB201_EDGES),
-        channels,
-        cells_per_stage,
+        cfg.channels,
+        cfg.cells_per_stage,
         num_classes,
         in_channels,
         affine=False,
@@ -114,9 +118,11 @@ def nb201_supernet(
 
 
 def nb201_network(
-    genotype: Genotype, channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10, in_channels: int = 3
+    genotype: Genotype, cfg: NB201Config = NB201Config(), num_classes: int = 10, in_channels: int = 3
 ) -> NB201Network:
     """The discrete network of one genotype, as the benchmark trains it (affine BN, running stats)."""
     if genotype.space != "nb201":
         raise ValueError(f"expected an nb201 genotype, got space {genotype.space!r}")
-    return NB201Network([[op] for op in genotype.ops], channels, cells_per_stage, num_classes, in_channels)
+    return NB201Network(
+        [[op] for op in genotype.ops], cfg.channels, cfg.cells_per_stage, num_classes, in_channels
+    )

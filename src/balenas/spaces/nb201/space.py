@@ -9,18 +9,37 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from balenas.spaces.base import Genotype, SearchSpace
+from balenas.spaces.base import EdgeSpace, Genotype
 
 NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 MAX_NODES = 4
 NB201_EDGES: tuple[str, ...] = tuple(f"{i}<-{j}" for i in range(1, MAX_NODES) for j in range(i))
 
 
-class NB201Space(SearchSpace):
+@dataclass(frozen=True)
+class NB201Config:
+    """An NB201 network: ``channels`` C of the first stage, ``cells_per_stage`` N (paper: C=16, N=5)."""
+
+    channels: int = 16
+    cells_per_stage: int = 5
+
+    def __post_init__(self) -> None:
+        for key in ("channels", "cells_per_stage"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+
+
+class NB201Space(EdgeSpace):
     name = "nb201"
     op_names = NB201_OPS
     edges = NB201_EDGES
+    group = "cell"
+    skip_cell = "cell"
+    model_config = NB201Config
+    network_config = NB201Config
 
     @staticmethod
     def edge_nodes(edge: str) -> tuple[int, int]:
@@ -58,7 +77,3 @@ class NB201Space(SearchSpace):
     def enumerate(self) -> Iterator[Genotype]:
         for combo in itertools.product(self.op_names, repeat=self.num_edges):
             yield Genotype(self.name, combo)
-
-    @property
-    def size(self) -> int:
-        return self.num_ops**self.num_edges
