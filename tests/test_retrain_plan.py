@@ -43,7 +43,9 @@ def test_paper_plans_imagenet_on_several_gpus_and_searched_cells() -> None:
     assert RP.launcher(4).endswith("-m torch.distributed.run --standalone --nproc_per_node 4")
     assert RP.launcher(1) == "python"
     assert RP.transfer_datasets(cfg) == ["cifar100", "imagenet"]
-    darts = {**cfg, "spaces": ["nb201", "darts"], "methods": ["balenas"], "orders": [2], "seeds": [0, 1]}
+    darts = {**cfg, "experiments": [
+        *cfg["experiments"], {"space": "darts", "dataset": "cifar10", "method": "balenas", "orders": [2], "seeds": [0, 1]},
+    ]}
     cells = RP.retrain_cells(darts, "results/search")
     assert [c.id for c in cells] == ["published-DARTS_V2", "balenas-order-2-seed-0", "balenas-order-2-seed-1"]
     assert cells[1].genotype == "results/search/darts/cifar10/balenas/order-2/seed-0/genotype.json"

@@ -4,7 +4,7 @@
 retrain:
   seeds: [0, 1, 2]            # retraining seeds per cell
   published: [DARTS_V2]       # published genotypes retrained with the `dataset` recipe (retrain_published)
-  searched: true              # retrain every DARTS-space search run of the config
+  searched: true              # retrain every DARTS-space search run of the experiment sheet
   dataset: cifar10            # the recipe cells are retrained with
   transfer:
     cell: published-DARTS_V2  # the cell id transferred (the paper: its best CIFAR-10 cell); null: none
@@ -77,18 +77,20 @@ def retrain_cells(config: Mapping[str, Any], search_root: str = "results/search"
         Cell(PUBLISHED_CELL.format(name=n), f"published:{n}", f"published_{n}", f"{n} (published, retrained)")
         for n in block.get("published", [])
     ]
-    if block.get("searched", True) and DARTS_SPACE in config.get("spaces", []):
-        for dataset in config["datasets"]:
-            for method in config["methods"]:
-                for order in config["orders"]:
-                    for seed in config["seeds"]:
-                        run = {"space": DARTS_SPACE, "dataset": dataset, "method": method, "order": order,
-                               "seed": seed}
-                        path = f"{search_root}/{DARTS_SPACE}/{dataset}/{method}/order-{order}/seed-{seed}"
-                        suffix = ORDER_SUFFIX.get(int(order), f"order{order}")
-                        label = f"{method_label(method)} ({suffix})"
-                        cells.append(Cell(SEARCHED_CELL.format(method=method, order=order, seed=seed),
-                                          f"{path}/genotype.json", f"{method}_{suffix}", label, run))
+    if block.get("searched", True):
+        from balenas.experiments import experiments_of, search_runs
+
+        for run in search_runs(experiments_of(config)):
+            if run.space != DARTS_SPACE:
+                continue
+            suffix = ORDER_SUFFIX.get(int(run.order), f"order{run.order}")
+            cells.append(Cell(
+                SEARCHED_CELL.format(method=run.method, order=run.order, seed=run.seed),
+                f"{search_root}/{run.path}/genotype.json", f"{run.method}_{suffix}",
+                f"{method_label(run.method)} ({suffix})",
+                {"space": run.space, "dataset": run.dataset, "method": run.method, "order": run.order,
+                 "seed": run.seed},
+            ))
     return cells
 
 
