@@ -159,17 +159,25 @@ class DistContext:
 
 
 def init_distributed(device_name: str = "auto") -> tuple[DistContext, torch.device]:
-    """One process per GPU under torchrun (``WORLD_SIZE`` > 1, NCCL), else a single process on ``device_name``."""
+    """One process per GPU under torchrun (``WORLD_SIZE`` > 1, NCCL), else a single process on ``device_name``.
+
+    Under torchrun with ``device_name="cpu"`` the ranks use the gloo backend on the CPU: that exists to test
+    the data-parallel path without GPUs, not for speed.
+    """
     from balenas.runtime import resolve_device
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistContext(), resolve_device(device_name)
-    if not torch.cuda.is_available():
-        raise RuntimeError(f"WORLD_SIZE={world} asks for data-parallel training, but no CUDA device is visible")
     import torch.distributed as dist
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device_name == "cpu":
+        if not dist.is_initialized():
+            dist.init_process_group("gloo")
+        return DistContext(dist.get_rank(), world, local_rank), torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"WORLD_SIZE={world} asks for data-parallel training, but no CUDA device is visible")
     torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
         dist.init_process_group("nccl")
@@ -213,7 +221,7 @@ def build_state(cfg: TrainConfig, genotype: Any, num_classes: int, in_channels: 
     if ctx.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        model = DistributedDataParallel(network, device_ids=[ctx.local_rank])
+        model = DistributedDataParallel(network, device_ids=[ctx.local_rank] if device.type == "cuda" else None)
     opt = torch.optim.SGD(network.parameters(), lr=cfg.effective_lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay)
     return _State(network, model, opt, SCHEDULES.get(cfg.schedule)(opt, cfg), [])
@@ -302,7 +310,7 @@ def evaluate(cfg: TrainConfig, network: nn.Module, data: TrainData, device: torc
         k1, k5 = topk_correct(logits, y)
         c1, c5, n = c1 + k1, c5 + k5, n + len(y)
     loss_sum, c1, c5, n = _all_sum([loss_sum, c1, c5, n], ctx, device)
-    return {"test_loss": loss_sum / n, "test_top1": 100.0 * c1 / n, "test_top5": 100.0 * c5 / n}
+    return {"test_loss": loss_sum / n, "test_top1": 100.0 * c1 / n, "test_top5": 100.0 * c5 / n, "test_n": int(n)}
 
 
 @dataclass
@@ -342,6 +350,10 @@ def train(cfg: TrainConfig, genotype: Any, genotype_text: str, data: TrainData, 
             if checkpoint is not None:
                 _save(state, checkpoint, epoch + 1, fp)
     final = {k: v for k, v in state.history[-1].items() if k.startswith("test_")} if state.history else {}
+    if ctx.world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()  # rank 0 has written the checkpoint before any rank returns
     return TrainResult(state.network, pd.DataFrame(state.history), final, done, time.time() - start)
 
 
@@ -362,6 +374,7 @@ def train_metrics(cfg: TrainConfig, result: TrainResult, genotype_text: str, dat
         "environment": environment_info(device),
         "params_m": count_params_m(result.network),
         "flops_m": flops_m,
+        "test_n": final.get("test_n"),
         "test_top1": final.get("test_top1"),
         "test_top5": final.get("test_top5"),
         "test_error": None if "test_top1" not in final else 100.0 - final["test_top1"],
@@ -371,3 +384,20 @@ def train_metrics(cfg: TrainConfig, result: TrainResult, genotype_text: str, dat
 
 def with_run(cfg: TrainConfig, run: str, seed: int) -> TrainConfig:
     return replace(cfg, run=run, seed=seed)
+
+
+#: the files a retraining run declares, in one place for the rules and the writer
+RETRAIN_OUTPUTS: tuple[str, ...] = ("metrics.json", "history.csv", "model.pt")
+
+
+def write_outputs(out_dir: str | Path, result: TrainResult, metrics: Mapping[str, Any]) -> dict[str, Path]:
+    """Write :data:`RETRAIN_OUTPUTS` atomically into ``out_dir``; returns their paths."""
+    from balenas.runtime import atomic_path, write_json
+
+    out = Path(out_dir)
+    paths = {name: out / name for name in RETRAIN_OUTPUTS}
+    torch_save(result.network.state_dict(), paths["model.pt"])
+    with atomic_path(paths["history.csv"]) as tmp:
+        result.history.to_csv(tmp, index=False)
+    write_json(paths["metrics.json"], metrics)
+    return paths

@@ -92,16 +92,21 @@ class MemoryTrainData:
         self.seed, self.rank, self.world = seed, rank, world
         self.num_classes, self.in_channels = train.num_classes, train.in_channels
 
+    def _starts(self) -> range:
+        # a final global batch smaller than the number of ranks is dropped (every rank needs a share,
+        # or the ranks would take different numbers of steps)
+        n = len(self.train)
+        last = n if n % self.batch_size == 0 or n % self.batch_size >= self.world else n - n % self.batch_size
+        return range(0, last, self.batch_size)
+
     def steps_per_epoch(self) -> int:
-        return -(-len(self.train) // self.batch_size)
+        return len(self._starts())
 
     def train_batches(self, epoch: int) -> Iterator[Batch]:
         perm = torch.randperm(len(self.train), generator=derived_generator(self.seed, epoch, 1))
         g_aug = derived_generator(self.seed, epoch, 2, self.rank)
-        for start in range(0, len(perm), self.batch_size):
+        for start in self._starts():
             index = rank_slice(perm[start : start + self.batch_size], self.rank, self.world)
-            if len(index) == 0:
-                continue
             x = augment_batch(self.train.x[index], self.augment, g_aug)
             yield cutout(x, self.cutout_length, g_aug), self.train.y[index]
 

@@ -11,7 +11,7 @@ from .tiny_run import parse_dry_run
 
 pytestmark = pytest.mark.workflow
 
-GPU_RULES = {"search", "score_proxies", "proxy_correlation"}
+GPU_RULES = {"search", "score_proxies", "proxy_correlation", "retrain", "transfer"}
 
 
 def test_gpu_rules_request_a_gpu_when_the_device_is_not_cpu(tmp_path):
