@@ -26,6 +26,7 @@ from balenas.archdist import ArchDistribution
 from balenas.archopt.base import ArchOptimizer
 from balenas.archopt.gradients import ArchStepContext, get_estimator
 from balenas.data import DataConfig, ImageSet, augment_batch, search_split
+from balenas.guards import ON_DIVERGENCE, RunId, check_finite, guard_step  # issue 16
 from balenas.methods import METHODS
 from balenas.registry import Registry
 from balenas.runtime import derived_generator, seed_everything, torch_save
@@ -65,12 +66,14 @@ class SearchConfig:
     weight_step_alpha: str = "sample"
     hessian_every: int = 0  # 0: never; k: every k epochs (and after the last)
     hessian_batches: int = 1
+    on_divergence: str = "fail"  # issue 16: fail | skip_step (balenas.guards)
 
     def __post_init__(self) -> None:
         get_space(self.space)
         METHODS.get(self.method).check_settings(self.method_settings)
         get_estimator(self.order)
         WEIGHT_STEP_ALPHA.get(self.weight_step_alpha)
+        ON_DIVERGENCE.get(self.on_divergence)  # issue 16
         for key in ("epochs", "batch_size", "channels", "cells_per_stage", "hessian_batches"):
             if getattr(self, key) < 1:
                 raise ValueError(f"search.{key} must be >= 1, got {getattr(self, key)}")
@@ -198,6 +201,10 @@ def run_epoch(
     net, dist = state.network, state.dist
     net.train()
     sums = {"train_loss": 0.0, "train_correct": 0, "train_n": 0, "valid_loss": 0.0, "valid_correct": 0, "valid_n": 0}
+    # issue 16 (divergence guards): where/how a non-finite quantity stops or skips a step
+    guard = {"policy": cfg.on_divergence, "epoch": epoch + 1,
+             "run": RunId(cfg.space, cfg.dataset, cfg.method, cfg.order, cfg.seed)}
+    skipped = 0
     for step, w_idx in enumerate(w_batches):
         a_idx = a_batches[step % len(a_batches)]
         xv = augment_batch(a_half.x[a_idx], data_cfg, g_aug)
@@ -213,24 +220,40 @@ def run_epoch(
             sums["valid_loss"] += res.loss * len(yv) / mc
             sums["valid_correct"] += res.correct / mc
         sums["valid_n"] += len(yv)
-        state.aopt.step(torch.stack(grads).mean(0))
+        arch_grad = torch.stack(grads).mean(0)
+        if guard_step("architecture gradient", arch_grad, step=step + 1, **guard):  # issue 16
+            state.aopt.step(arch_grad)
+            check_finite("architecture parameters", state.dist.state_dict(), run=guard["run"],
+                         epoch=epoch + 1, step=step + 1)  # issue 16
+        else:
+            skipped += 1
         # weight step
         alpha_w = dist.sample_alpha(g_alpha) if cfg.weight_step_alpha == "sample" else dist.mean_alpha()
         state.wopt.zero_grad(set_to_none=True)
         logits = net(xt, dist.to_weights(alpha_w))
         loss = criterion(logits, yt)
+        if not guard_step("weight-step loss", loss, step=step + 1, **guard):  # issue 16
+            skipped += 1
+            continue
         loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), cfg.weights.grad_clip)
+        grad_norm = nn.utils.clip_grad_norm_(net.parameters(), cfg.weights.grad_clip)
+        if not guard_step("weight gradient norm", grad_norm, step=step + 1, **guard):  # issue 16
+            state.wopt.zero_grad(set_to_none=True)
+            skipped += 1
+            continue
         state.wopt.step()
         sums["train_loss"] += float(loss.detach()) * len(yt)
         sums["train_correct"] += int((logits.argmax(-1) == yt).sum())
         sums["train_n"] += len(yt)
-    return {
-        "train_loss": sums["train_loss"] / sums["train_n"],
-        "train_acc": 100.0 * sums["train_correct"] / sums["train_n"],
+    out = {
+        "train_loss": sums["train_loss"] / max(sums["train_n"], 1),
+        "train_acc": 100.0 * sums["train_correct"] / max(sums["train_n"], 1),
         "valid_loss": sums["valid_loss"] / sums["valid_n"],
         "valid_acc": 100.0 * sums["valid_correct"] / sums["valid_n"],
     }
+    if cfg.on_divergence == "skip_step":  # issue 16: how many steps a non-finite value skipped
+        out["skipped_steps"] = skipped
+    return out
 
 
 def run_search(
