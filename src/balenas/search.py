@@ -26,10 +26,11 @@ from balenas.archdist import ArchDistribution
 from balenas.archopt.base import ArchOptimizer
 from balenas.archopt.gradients import ArchStepContext, get_estimator
 from balenas.data import DataConfig, ImageSet, augment_batch, search_split
+from balenas.checkpoints import read_checkpoint, write_checkpoint  # issue 16
 from balenas.guards import ON_DIVERGENCE, RunId, check_finite, guard_step  # issue 16
 from balenas.methods import METHODS
 from balenas.registry import Registry
-from balenas.runtime import derived_generator, seed_everything, torch_save
+from balenas.runtime import derived_generator, fault_point, seed_everything  # issue 16: fault_point
 from balenas.spaces import Genotype, SearchSpace, get_space
 from balenas.supernets import SUPERNETS
 
@@ -156,9 +157,9 @@ def _try_resume(state: _State, path: Path | None, fingerprint: str, code: str = 
     The checkpoint is read to the CPU and copied into ``state``'s tensors, so a run resumes on another
     device than the one that wrote it.
     """
-    if path is None or not path.exists():
+    ckpt = read_checkpoint(path)  # issue 16: checksum + weights_only=True; corrupt -> None (warning)
+    if ckpt is None:
         return 0
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if ckpt.get("fingerprint") != fingerprint:
         old_code = ckpt.get("code", "")
         if code and old_code != code:
@@ -206,6 +207,7 @@ def run_epoch(
              "run": RunId(cfg.space, cfg.dataset, cfg.method, cfg.order, cfg.seed)}
     skipped = 0
     for step, w_idx in enumerate(w_batches):
+        fault_point(f"search:epoch-{epoch + 1}:step-{step + 1}")  # issue 16: fault-injection tests
         a_idx = a_batches[step % len(a_batches)]
         xv = augment_batch(a_half.x[a_idx], data_cfg, g_aug)
         yv = a_half.y[a_idx]
@@ -301,7 +303,7 @@ def run_search(
             epoch + 1, cfg.epochs, row["train_acc"], row["valid_acc"], row["skip_count"], row["genotype"],
         )
         if checkpoint is not None:
-            torch_save(_checkpoint(state, epoch + 1, fingerprint, code), checkpoint)
+            write_checkpoint(_checkpoint(state, epoch + 1, fingerprint, code), checkpoint)  # issue 16
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, row)
     genotype = space.derive(state.dist.mean_alpha().cpu())

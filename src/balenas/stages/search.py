@@ -108,7 +108,7 @@ def load_arch(path: str | Path) -> tuple[ArchDistribution, dict[str, Any]]:
 
     The global RNG is left as it was: the random initial values are overwritten by the saved state.
     """
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    blob = torch.load(path, map_location="cpu", weights_only=True)  # issue 16: no unpickling of code
     method = METHODS.get(blob["method"])
     with torch.random.fork_rng(devices=[]):
         dist = method.make_dist(tuple(blob["shape"]), blob["method_settings"], blob["dataset_size"] or 1)
