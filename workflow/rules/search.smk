@@ -9,6 +9,7 @@ rule search:
         genotype=f"{RESULTS}/search/{RUN}/genotype.json",
         history=f"{RESULTS}/search/{RUN}/history.csv",
         metrics=f"{RESULTS}/search/{RUN}/metrics.json",
+        timings=f"{RESULTS}/search/{RUN}/timings.json",
     log:
         f"logs/search/{RUN}.log",
     benchmark:

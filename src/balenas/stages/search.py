@@ -19,6 +19,10 @@ from balenas.spaces import get_space
 
 log = logging.getLogger(__name__)
 
+#: issue 16: history columns holding wall-clock times; written to timings.json, not history.csv, so that
+#: every other search output depends only on config, seed and code (byte-identical across runs).
+TIMING_COLUMNS: tuple[str, ...] = ("epoch_seconds", "hessian_seconds")
+
 
 def search_stage(
     search_cfg: Mapping[str, Any],
@@ -83,9 +87,11 @@ def write_search_outputs(
             "skip_count": space.count_op(result.genotype, "skip_connect"),
         },
     )
+    timed = [c for c in TIMING_COLUMNS if c in result.history.columns]  # issue 16: timings apart
+    history = result.history.drop(columns=timed)
     with atomic_path(outputs["history"]) as tmp:
-        result.history.to_csv(tmp, index=False)
-    final = result.history.iloc[-1].to_dict() if len(result.history) else {}
+        history.to_csv(tmp, index=False)
+    final = history.iloc[-1].to_dict() if len(history) else {}
     write_json(
         outputs["metrics"],
         {
@@ -97,10 +103,17 @@ def write_search_outputs(
             "genotype": result.genotype_str,
             "final_epoch": final,
             "arch_stats": dist.stats(),
-            "seconds": result.seconds,
-            "resumed_from_epoch": result.resumed_from_epoch,
         },
     )
+    if "timings" in outputs:  # issue 16: what differs between two runs of one config lives here
+        write_json(outputs["timings"], timings_record(result, timed))
+
+
+def timings_record(result: SearchResult, columns: list[str]) -> dict[str, Any]:
+    """Wall-clock facts of one search run (they differ between runs; nothing else may)."""
+    per_epoch = {c: [None if v != v else float(v) for v in result.history[c]] for c in columns}
+    return {"stage": "search", "seconds": result.seconds, "resumed_from_epoch": result.resumed_from_epoch,
+            **per_epoch}
 
 
 def load_arch(path: str | Path) -> tuple[ArchDistribution, dict[str, Any]]:
