@@ -24,7 +24,15 @@ import pandas as pd
 import torch
 
 from balenas.data import DataConfig, load_dataset
-from balenas.runtime import atomic_path, environment_info, resolve_device, set_threads, sha256_file, write_json
+from balenas.runtime import (
+    atomic_path,
+    environment_info,
+    resolve_device,
+    set_threads,
+    sha256_file,
+    write_bytes,
+    write_json,
+)
 from balenas.select import (
     SCORE_COLUMNS,
     STREAM_BATCH,
@@ -137,8 +145,8 @@ def score_stage(
     x, y = scoring_batch(data, net.batch_size, job["seed"], augment=dcfg)
     scores = score_candidates(candidates, job["proxy"], x, y, net, data.num_classes, job["seed"], dev)
     scores["device"] = str(dev)
-    with atomic_path(output) as tmp:
-        scores.drop(columns=list(TIMING_COLUMNS)).to_csv(tmp, index=False, float_format="%.17g")
+    table = scores.drop(columns=list(TIMING_COLUMNS)).to_csv(index=False, float_format="%.17g")
+    write_bytes(output, table.encode())
     if timings is not None:
         write_json(timings, {"stage": "score", "candidates": scores[["candidate", *TIMING_COLUMNS]].to_dict("records")})
     log.info("scored %d distinct candidates with %s on %s (batch %s)", len(candidates), job["proxy"], dev, tuple(x.shape))
