@@ -62,6 +62,8 @@ CODE = {
             "analysis",
             "methods.py",
             "search.py",
+            "guards.py",
+            "checkpoints.py",
             "data.py",
             "runtime.py",
             "stages/search.py",
