@@ -216,6 +216,7 @@ def run_epoch(
         # architecture step
         ctx = ArchStepContext(net, dist.to_weights, (xv, yv), (xt, yt), state.wopt, criterion)
         grads = []
+        valid_before = (sums["valid_loss"], sums["valid_correct"], sums["valid_n"])  # issue 16: skip_step undo
         for _ in range(mc):
             res = estimator(ctx, dist.sample_alpha(g_alpha))
             grads.append(res.grad)
@@ -227,7 +228,8 @@ def run_epoch(
             state.aopt.step(arch_grad)
             check_finite("architecture parameters", state.dist.state_dict(), run=guard["run"],
                          epoch=epoch + 1, step=step + 1)  # issue 16
-        else:
+        else:  # issue 16: a skipped step counts in no average
+            sums["valid_loss"], sums["valid_correct"], sums["valid_n"] = valid_before
             skipped += 1
         # weight step
         alpha_w = dist.sample_alpha(g_alpha) if cfg.weight_step_alpha == "sample" else dist.mean_alpha()
@@ -247,11 +249,14 @@ def run_epoch(
         sums["train_loss"] += float(loss.detach()) * len(yt)
         sums["train_correct"] += int((logits.argmax(-1) == yt).sum())
         sums["train_n"] += len(yt)
+    def mean(total: float, n: int) -> float:  # issue 16: NaN when skip_step skipped every step
+        return total / n if n else float("nan")
+
     out = {
-        "train_loss": sums["train_loss"] / max(sums["train_n"], 1),
-        "train_acc": 100.0 * sums["train_correct"] / max(sums["train_n"], 1),
-        "valid_loss": sums["valid_loss"] / sums["valid_n"],
-        "valid_acc": 100.0 * sums["valid_correct"] / sums["valid_n"],
+        "train_loss": mean(sums["train_loss"], sums["train_n"]),
+        "train_acc": 100.0 * mean(sums["train_correct"], sums["train_n"]),
+        "valid_loss": mean(sums["valid_loss"], sums["valid_n"]),
+        "valid_acc": 100.0 * mean(sums["valid_correct"], sums["valid_n"]),
     }
     if cfg.on_divergence == "skip_step":  # issue 16: how many steps a non-finite value skipped
         out["skipped_steps"] = skipped
