@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import balenas.search as search_mod
-from balenas.data import DataConfig
 from balenas.checkpoints import read_checkpoint
 from balenas.guards import DivergenceError, RunId, check_finite, guard_step, is_finite
 from balenas.search import SearchConfig

@@ -25,8 +25,8 @@ from torch import nn
 from balenas.archdist import ArchDistribution
 from balenas.archopt.base import ArchOptimizer
 from balenas.archopt.gradients import ArchStepContext, get_estimator
-from balenas.data import DataConfig, ImageSet, augment_batch, search_split
 from balenas.checkpoints import read_checkpoint, write_checkpoint  # issue 16
+from balenas.data import DataConfig, ImageSet, augment_batch, search_split
 from balenas.guards import ON_DIVERGENCE, RunId, check_finite, guard_step  # issue 16
 from balenas.methods import METHODS
 from balenas.registry import Registry

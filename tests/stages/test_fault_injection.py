@@ -70,7 +70,7 @@ def reference(tmp_path_factory):
 
 
 @pytest.mark.parametrize("point, resumed", SEARCH_KILLS)
-def test_killed_search_reruns_to_the_same_bytes(tmp_path, reference, caplog, point, resumed):
+def test_killed_search_reruns_to_the_same_bytes(tmp_path, reference, point, resumed):
     out, ckpt = tmp_path / "run", tmp_path / "ckpt" / "checkpoint.pt"
     _killed(_search_code(out, ckpt), point)
     result = search_stage(SEARCH, DATA, _search_outputs(out), ckpt)

@@ -7,6 +7,7 @@ per-job benchmark files) are not outputs of the pipeline and are not compared.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def test_two_runs_in_two_directories_give_the_same_bytes(tmp_path):
         procs[work] = subprocess.Popen(
             [*SNAKEMAKE, "-s", str(SNAKEFILE), "--directory", str(work), "--cores", "1", "--configfile", str(cfg)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=work,
-            env={**__import__("os").environ, "PYTHONPATH": str(REPO / "src")},
+            env={**os.environ, "PYTHONPATH": str(REPO / "src")},
         )
     for work, proc in procs.items():
         out, _ = proc.communicate(timeout=600)
