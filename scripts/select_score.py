@@ -12,4 +12,5 @@ score_stage(
     snakemake.output.scores,  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
     device=snakemake.params.device,  # noqa: F821
+    timings=snakemake.output.timings,  # noqa: F821
 )

@@ -1,5 +1,6 @@
 """Atomic writes: all or nothing, with the permissions of an ordinary file."""
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -50,3 +51,45 @@ def test_seed_everything_turns_deterministic_algorithms_on_without_importing_ind
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
     assert out.stdout.split() == ["True", "True", "False"]
+
+
+def test_stale_temporary_files_of_a_killed_write_are_removed_on_the_next_write(tmp_path):
+    from balenas.runtime import remove_stale_temps
+
+    target = tmp_path / "arch.pt"
+    stale = tmp_path / ".arch.pt.ab12_xyz.tmp"
+    other = tmp_path / ".arch.pt.json.ab12_xyz.tmp"  # belongs to another file (arch.pt.json)
+    stale.write_text("half")
+    other.write_text("half")
+    write_json(target, {"a": 1})
+    assert not stale.exists() and other.exists() and target.exists()
+    assert remove_stale_temps(tmp_path / "arch.pt.json") == [other]
+
+
+def test_torch_save_gives_the_same_bytes_for_different_file_names(tmp_path):
+    import torch
+
+    from balenas.runtime import torch_save
+
+    obj = {"x": torch.arange(4.0), "name": "n"}
+    torch_save(obj, tmp_path / "a.pt")
+    torch_save(obj, tmp_path / "sub" / "b.pt")
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "sub" / "b.pt").read_bytes()
+    assert torch.equal(torch.load(tmp_path / "a.pt", weights_only=True)["x"], obj["x"])
+
+
+def test_kill_before_rename_leaves_the_old_file_and_the_next_write_cleans_up(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "out.json"
+    write_json(target, {"v": 1})
+    code = f"from balenas.runtime import write_json; write_json({str(target)!r}, {{'v': 2}})"
+    for point in ("write:out.json", "rename:out.json"):
+        env = {**os.environ, "BALENAS_KILL_AT": point, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+        proc = subprocess.run([sys.executable, "-c", code], env=env)
+        assert proc.returncode == -9, point
+        assert json.loads(target.read_text()) == {"v": 1}  # the old file, whole
+        assert len(list(tmp_path.glob(".out.json.*.tmp"))) == 1
+        write_json(target, {"v": 1})
+        assert not list(tmp_path.glob(".out.json.*.tmp"))

@@ -3,6 +3,7 @@ import warnings
 import pytest
 import torch
 
+from balenas.checkpoints import read_checkpoint
 from balenas.data import DataConfig, load_dataset
 from balenas.search import SearchConfig, _try_resume, build_state, run_search
 from balenas.spaces import get_space
@@ -84,7 +85,7 @@ def test_checkpoint_resumes_on_another_device(tmp_path, data, method):
     """A checkpoint is loaded to the CPU and then into a state built on the search device."""
     ckpt = tmp_path / "ckpt.pt"
     run_search(cfg(method, epochs=1), data, DCFG, torch.device("cpu"), checkpoint=ckpt)
-    fingerprint = torch.load(ckpt, weights_only=False)["fingerprint"]
+    fingerprint = read_checkpoint(ckpt)["fingerprint"]
     space = get_space("nb201")
     state = build_state(cfg(method, epochs=1), space, 10, 1, 96, torch.device("meta"))
     with warnings.catch_warnings():

@@ -24,7 +24,8 @@ from balenas.methods import METHODS
 from balenas.proxies import PROXIES
 from balenas.registry import Registry
 from balenas.search import WEIGHT_STEP_ALPHA, SearchConfig, WeightOptConfig
-from balenas.speed import SpeedConfig
+from balenas.guards import ON_DIVERGENCE
+from balenas.speed import SUPERNET_IMPLS, SpeedConfig
 from balenas.select import ALL_SELECTORS, SELECTORS
 from balenas.selection_config import check_proxy_correlation, check_selection
 from balenas.spaces import SPACES, get_space
@@ -45,6 +46,8 @@ SCHEMA_REGISTRIES: dict[str, Registry[Any]] = {
     "vadam_forms": VADAM_FORMS,
     "weight_step_alpha": WEIGHT_STEP_ALPHA,
     "data_sources": SOURCES,
+    "on_divergence": ON_DIVERGENCE,
+    "supernet_impls": SUPERNET_IMPLS,
 }
 
 

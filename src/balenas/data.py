@@ -45,6 +45,7 @@ class DataConfig:
     augment: bool = True
     crop_padding: int = 4
     flip: bool = True
+    decoded: str | None = None  # imagezip: the decoded split written by rule decode_data (set by the workflow)
 
     @staticmethod
     def from_mapping(name: str, cfg: Mapping[str, Any]) -> DataConfig:
@@ -196,24 +197,71 @@ def list_zip_images(path: str | Path, split: str) -> tuple[list[str], list[int],
     return [n for _, n in entries], [classes.index(c) for c, _ in entries], classes
 
 
+def decode_zip_images(path: str | Path, split: str, names: list[str] | None = None) -> np.ndarray:
+    """Decode ``names`` (default: every image of ``split``, in :func:`list_zip_images` order) to one
+    uint8 array (n, h, w, 3); fails on the first unreadable member, naming the zip and the member."""
+    from PIL import Image, UnidentifiedImageError
+
+    names = list_zip_images(path, split)[0] if names is None else names
+    images, first_shape = [], None
+    with zipfile.ZipFile(path) as zf:
+        for name in names:
+            try:
+                with Image.open(io.BytesIO(zf.read(name))) as im:
+                    image = np.asarray(im.convert("RGB"))
+            except (UnidentifiedImageError, OSError, zipfile.BadZipFile, ValueError) as err:
+                raise ValueError(f"{path}: member {name!r} is not a readable image "
+                                 f"({type(err).__name__}: {err})") from None
+            if first_shape is None:
+                first_shape = (name, image.shape)
+            elif image.shape != first_shape[1]:
+                raise ValueError(f"{path}: member {name!r} is {image.shape}, {first_shape[0]!r} is "
+                                 f"{first_shape[1]}: images of different sizes")
+            images.append(image)
+    return np.stack(images)
+
+
+#: The decoded file's format (rule decode_data): torch.save of plain tensors and lists, read with
+#: weights_only=True; its sha256 is recorded in decoded.json beside it and checked on every load.
+DECODED_RECORD = "decoded.json"
+
+
+def load_decoded(path: str | Path) -> dict[str, Any]:
+    """The decoded split written by :func:`balenas.stages.data.decode_stage`, checksum-verified."""
+    import json
+
+    from balenas.runtime import sha256_file
+
+    path = Path(path)
+    record_path = path.with_name(DECODED_RECORD)
+    record = json.loads(record_path.read_text())
+    digest = sha256_file(path)
+    if digest != record["sha256"]:
+        raise ValueError(f"{path}: sha256 {digest} differs from {record['sha256']} in {record_path}; "
+                         "delete both files to decode the zip again")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
 @SOURCES.register("imagezip")
 def _load_imagezip(cfg: DataConfig, seed: int) -> ImageSet:
-    from PIL import Image
-
     assert cfg.root is not None
-    names, labels, classes = list_zip_images(cfg.root, cfg.split)
-    index = _subset_index(len(names), cfg.max_examples, seed)
-    images = []
-    with zipfile.ZipFile(cfg.root) as zf:
-        for i in index.tolist():
-            with Image.open(io.BytesIO(zf.read(names[i]))) as im:
-                images.append(np.asarray(im.convert("RGB")))
-    sizes = {im.shape for im in images}
-    if len(sizes) != 1:
-        raise ValueError(f"{cfg.root}: images of different sizes {sorted(sizes)}; set data.{cfg.name}.input_size")
-    x = _normalise(_uint8_hwc_to_tensor(np.stack(images)), CIFAR10_MEAN, CIFAR10_STD)
-    y = torch.tensor(labels, dtype=torch.int64)[index]
-    return ImageSet(x, y, len(classes), {"source": "imagezip", "classes": classes, "n_total": len(names)})
+    if cfg.decoded is not None:  # issue 16: decoded once by rule decode_data, loaded here
+        blob = load_decoded(cfg.decoded)
+        if blob["split"] != cfg.split or blob["zip"] != str(cfg.root):
+            raise ValueError(f"{cfg.decoded}: holds {blob['zip']}:{blob['split']}, data.{cfg.name} wants "
+                             f"{cfg.root}:{cfg.split}")
+        classes, n = list(blob["classes"]), len(blob["labels"])
+        index = _subset_index(n, cfg.max_examples, seed)
+        images = blob["images"][index].numpy()
+        y = blob["labels"][index]
+    else:
+        names, labels, classes = list_zip_images(cfg.root, cfg.split)
+        n = len(names)
+        index = _subset_index(n, cfg.max_examples, seed)
+        images = decode_zip_images(cfg.root, cfg.split, [names[i] for i in index.tolist()])
+        y = torch.tensor(labels, dtype=torch.int64)[index]
+    x = _normalise(_uint8_hwc_to_tensor(images), CIFAR10_MEAN, CIFAR10_STD)
+    return ImageSet(x, y, len(classes), {"source": "imagezip", "classes": classes, "n_total": n})
 
 
 def search_split(data: ImageSet, seed: int) -> tuple[ImageSet, ImageSet]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import platform
 import random
 import sys
+import re
+import signal
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -141,29 +144,106 @@ def current_umask() -> int:
     return mask
 
 
+def _fsync_path(path: str | Path, directory: bool = False) -> None:
+    """Flush ``path`` (a file, or a directory's entries) to the disk; a no-op where the OS refuses."""
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot fsync a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+def _temp_pattern(name: str) -> re.Pattern[str]:
+    """Names mkstemp gives the temporary files of ``name`` (``.<name>.<8 random chars>.tmp``)."""
+    return re.compile(rf"^\.{re.escape(name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
+
+
+def remove_stale_temps(path: str | Path) -> list[Path]:
+    """Delete temporary files a killed write of ``path`` left beside it; the paths removed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = _temp_pattern(path.name)
+    removed = []
+    for entry in path.parent.iterdir():
+        if pattern.match(entry.name):
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+#: Fault injection for tests (issue 16): a process whose environment sets BALENAS_KILL_AT to the name of
+#: a fault point kills itself with SIGKILL when it reaches that point (its N-th time with ``name@N``).
+KILL_AT_ENV = "BALENAS_KILL_AT"
+_fault_hits: dict[str, int] = {}
+
+
+def fault_point(name: str) -> None:
+    """SIGKILL this process here when BALENAS_KILL_AT names this point (tests only; a no-op otherwise).
+
+    Points: ``write:<file name>`` (half the bytes of a temporary file written), ``rename:<file name>``
+    (the temporary file complete and synced, not yet renamed), ``search:epoch-<e>:step-<s>`` (before
+    that step of the search), ``score:candidate-<i>`` (before a proxy scores candidate i).
+    """
+    target = os.environ.get(KILL_AT_ENV)
+    if not target:
+        return
+    want, _, nth = target.partition("@")
+    if want != name:
+        return
+    _fault_hits[name] = _fault_hits.get(name, 0) + 1
+    if _fault_hits[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
 
-    The file gets the mode a plain ``open(path, "w")`` would give (0o666 less the umask), not mkstemp's
-    private 0o600, so results stay readable to the group on a shared cluster.
+    Durable: the temporary file is fsync'ed before the rename and the directory after it, so a crash
+    leaves either the old file or the complete new one. Temporary files that an earlier, killed write of
+    ``path`` left behind are removed first. The file gets the mode a plain ``open(path, "w")`` would give
+    (0o666 less the umask), not mkstemp's private 0o600, so results stay readable to the group on a
+    shared cluster.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())
+        _fsync_path(tmp)
+        fault_point(f"rename:{path.name}")
         os.replace(tmp, path)
+        _fsync_path(path.parent, directory=True)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def write_json(path: str | Path, data: Mapping[str, Any]) -> None:
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically and durably."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+        with open(tmp, "wb") as fh:
+            half = len(data) // 2
+            fh.write(data[:half])
+            if os.environ.get(KILL_AT_ENV):
+                fh.flush()
+                fault_point(f"write:{Path(path).name}")
+            fh.write(data[half:])
+
+
+def write_json(path: str | Path, data: Mapping[str, Any]) -> None:
+    write_bytes(path, (json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n").encode())
 
 
 def _json_default(obj: Any) -> Any:
@@ -176,6 +256,14 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
 
 
+def torch_bytes(obj: Any) -> bytes:
+    """``torch.save`` of ``obj`` into memory: the archive's internal name is fixed (``archive``), not
+    derived from a temporary file name, so the same object always gives the same bytes."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
 def torch_save(obj: Any, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """Save ``obj`` (plain tensors, dicts, lists, str, int, float: loadable with ``weights_only=True``)."""
+    write_bytes(path, torch_bytes(obj))

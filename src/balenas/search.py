@@ -31,10 +31,12 @@ from balenas.archdist import ArchDistribution
 from balenas.archopt.base import ArchOptimizer
 from balenas.archopt.gradients import get_estimator
 from balenas.archopt.steps import ArchStepInputs
+from balenas.checkpoints import read_checkpoint, write_checkpoint  # issue 16
 from balenas.data import DataConfig, ImageSet, augment_batch, search_split
+from balenas.guards import ON_DIVERGENCE, RunId, check_finite, guard_step  # issue 16
 from balenas.methods import METHODS
 from balenas.registry import Registry
-from balenas.runtime import derived_generator, seed_everything, torch_save
+from balenas.runtime import derived_generator, fault_point, seed_everything  # issue 16: fault_point
 from balenas.spaces import SearchSpace, get_space
 from balenas.speed import SpeedConfig, build_supernet
 from balenas.augment import augment_batch_gather
@@ -72,6 +74,7 @@ class SearchConfig:
     hessian_every: int = 0  # 0: never; k: every k epochs (and after the last)
     hessian_batches: int = 1
     speed: SpeedConfig = field(default_factory=SpeedConfig)
+    on_divergence: str = "fail"  # issue 16: fail | skip_step (balenas.guards)
 
     def __post_init__(self) -> None:
         space = get_space(self.space)
@@ -81,6 +84,7 @@ class SearchConfig:
         if self.order not in method.orders:
             raise ValueError(f"method {self.method} defines orders {list(method.orders)}, not {self.order}")
         WEIGHT_STEP_ALPHA.get(self.weight_step_alpha)
+        ON_DIVERGENCE.get(self.on_divergence)  # issue 16
         space.make_model_config(self.model)
         for key in ("epochs", "batch_size", "hessian_batches"):
             if getattr(self, key) < 1:
@@ -168,9 +172,9 @@ def _try_resume(state: _State, path: Path | None, fingerprint: str, code: str = 
     The checkpoint is read to the CPU and copied into ``state``'s tensors, so a run resumes on another
     device than the one that wrote it.
     """
-    if path is None or not path.exists():
+    ckpt = read_checkpoint(path)  # issue 16: checksum + weights_only=True; corrupt -> None (warning)
+    if ckpt is None:
         return 0
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if ckpt.get("fingerprint") != fingerprint:
         old_code = ckpt.get("code", "")
         if code and old_code != code:
@@ -214,35 +218,60 @@ def run_epoch(
     net, dist = state.network, state.dist
     net.train()
     sums = {"train_loss": 0.0, "train_correct": 0, "train_n": 0, "valid_loss": 0.0, "valid_correct": 0, "valid_n": 0}
+    # issue 16 (divergence guards): where/how a non-finite quantity stops or skips a step
+    guard = {"policy": cfg.on_divergence, "epoch": epoch + 1,
+             "run": RunId(cfg.space, cfg.dataset, cfg.method, cfg.order, cfg.seed)}
+    skipped = 0
     for step, w_idx in enumerate(w_batches):
+        fault_point(f"search:epoch-{epoch + 1}:step-{step + 1}")  # issue 16: fault-injection tests
         a_idx = a_batches[step % len(a_batches)]
         xv = augment(a_half.x[a_idx], data_cfg, g_aug)
         yv = a_half.y[a_idx]
         xt = augment(w_half.x[w_idx], data_cfg, g_aug)
         yt = w_half.y[w_idx]
-        # architecture step (the method's rule)
+        # architecture step (the method's rule); a non-finite gradient stops the run or skips the step
         stats = arch_step(
-            ArchStepInputs(net, dist, state.aopt, (xv, yv), (xt, yt), state.wopt, criterion, cfg.order, g_alpha)
+            ArchStepInputs(net, dist, state.aopt, (xv, yv), (xt, yt), state.wopt, criterion, cfg.order, g_alpha,
+                           guard=lambda quantity, value: guard_step(quantity, value, step=step + 1, **guard))
         )
-        sums["valid_loss"] += stats.loss * len(yv)
-        sums["valid_correct"] += stats.correct
-        sums["valid_n"] += len(yv)
+        if stats.skipped:  # issue 16: a skipped step counts in no average
+            skipped += 1
+        else:
+            sums["valid_loss"] += stats.loss * len(yv)
+            sums["valid_correct"] += stats.correct
+            sums["valid_n"] += len(yv)
+            check_finite("architecture parameters", state.dist.state_dict(), run=guard["run"],
+                         epoch=epoch + 1, step=step + 1)  # issue 16
         # weight step
         state.wopt.zero_grad(set_to_none=True)
         logits = net(xt, dist.train_weights(g_alpha, cfg.weight_step_alpha))
         loss = criterion(logits, yt)
+        if not guard_step("weight-step loss", loss, step=step + 1, **guard):  # issue 16
+            skipped += 1
+            continue
         loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), cfg.weights.grad_clip)
+        grad_norm = nn.utils.clip_grad_norm_(net.parameters(), cfg.weights.grad_clip)
+        if not guard_step("weight gradient norm", grad_norm, step=step + 1, **guard):  # issue 16
+            state.wopt.zero_grad(set_to_none=True)
+            skipped += 1
+            continue
         state.wopt.step()
         sums["train_loss"] += float(loss.detach()) * len(yt)
         sums["train_correct"] += int((logits.argmax(-1) == yt).sum())
         sums["train_n"] += len(yt)
-    return {
-        "train_loss": sums["train_loss"] / sums["train_n"],
-        "train_acc": 100.0 * sums["train_correct"] / sums["train_n"],
-        "valid_loss": sums["valid_loss"] / sums["valid_n"],
-        "valid_acc": 100.0 * sums["valid_correct"] / sums["valid_n"],
+
+    def mean(total: float, n: int) -> float:  # issue 16: NaN when skip_step skipped every step
+        return total / n if n else float("nan")
+
+    out = {
+        "train_loss": mean(sums["train_loss"], sums["train_n"]),
+        "train_acc": 100.0 * mean(sums["train_correct"], sums["train_n"]),
+        "valid_loss": mean(sums["valid_loss"], sums["valid_n"]),
+        "valid_acc": 100.0 * mean(sums["valid_correct"], sums["valid_n"]),
     }
+    if cfg.on_divergence == "skip_step":  # issue 16: how many steps a non-finite value skipped
+        out["skipped_steps"] = skipped
+    return out
 
 
 def genotype_record(space: SearchSpace, genotype: Any) -> dict[str, Any]:
@@ -304,7 +333,7 @@ def run_search(
             epoch + 1, cfg.epochs, row["train_acc"], row["valid_acc"], row["skip_count"], row["genotype"],
         )
         if checkpoint is not None:
-            torch_save(_checkpoint(state, epoch + 1, fingerprint, code), checkpoint)
+            write_checkpoint(_checkpoint(state, epoch + 1, fingerprint, code), checkpoint)  # issue 16
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, row)
     genotype = space.derive(_cpu(state.dist.mean_alpha()))

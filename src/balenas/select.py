@@ -164,6 +164,9 @@ class NetworkConfig:
 
 
 SCORE_COLUMNS: tuple[str, ...] = ("candidate", "genotype", "count", "first_sample", "proxy", "score", "rank", "seconds")
+#: Columns of :data:`SCORE_COLUMNS` with wall-clock times: kept out of scores.csv (issue 16: deterministic
+#: outputs), written to the job's score_timings.json instead.
+TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
 
 
 def score_candidates(

@@ -34,3 +34,25 @@ def test_write_table_keeps_full_precision_in_the_csv_and_shows_the_display_frame
     assert "0.123 " in tex.read_text() and "0.1234" not in tex.read_text()
     write_table(df, csv, md)  # without a display frame both show df
     assert "| snip | 0.123456789 |" in md.read_text()
+
+
+def test_figures_have_the_same_bytes_when_drawn_twice(tmp_path):
+    """No creation date or software version in the PNG and PDF metadata (issue 16)."""
+    import time
+
+    import matplotlib.pyplot as plt
+
+    from balenas.report.io import save_figure
+
+    def draw(d):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [1, 0, 2], label="a")
+        ax.legend()
+        save_figure(fig, d / "f.png", d / "f.pdf")
+
+    draw(tmp_path / "a")
+    time.sleep(1.1)  # a PDF CreationDate has one-second resolution
+    draw(tmp_path / "b")
+    for name in ("f.png", "f.pdf"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert b"CreationDate" not in (tmp_path / "a" / "f.pdf").read_bytes()

@@ -50,7 +50,31 @@ def test_an_image_zip_is_an_input_of_the_jobs_that_read_it(tmp_path):
     res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-2000:]
     assert not _jobs(res.stdout, "prepare_data")
+    decode = _jobs(res.stdout, "decode_data")  # issue 16: the zip is decoded once, by one job
+    assert len(decode) == 1 and str(archive) in decode[0].split("output:")[0]
     for rule in ("search", "score_proxies"):
         jobs = _jobs(res.stdout, rule)
         assert len(jobs) == 2, rule
-        assert all(str(archive) in job.split("output:")[0] for job in jobs), rule
+        assert all("results/data/zipped/decoded.pt" in job.split("output:")[0] for job in jobs), rule
+
+
+def test_a_corrupt_zip_member_fails_in_decode_data_before_any_search(tmp_path):
+    """issue 16: the error names the zip and the member; no search job starts."""
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("x/train/a/0.png", b"this is not a png")
+    cfg = write_config(tmp_path, {
+        **TINY,
+        "datasets": ["zipped"],
+        "seeds": [0],
+        "methods": ["darts"],
+        "orders": [1],
+        "data": {"zipped": {"source": "imagezip", "root": str(archive), "input_size": 8}},
+        "selection": {"selectors": [], "ks": [], "proxies": []},
+        "benchmarks": {"nb201": None},
+    })
+    res = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg))
+    assert res.returncode != 0
+    log = (tmp_path / "logs/decode_data/zipped.log").read_text()
+    assert "member 'x/train/a/0.png' is not a readable image" in log and str(archive) in log
+    assert not (tmp_path / "logs/search").exists()

@@ -100,8 +100,8 @@ def test_killed_search_job_resumes_to_the_same_result(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     log = (kill_dir / "logs/search/nb201/digits/darts/order-1/seed-0.log").read_text()
     assert "resumed from" in log
-    ref = torch.load(ref_dir / target, weights_only=False)
-    got = torch.load(kill_dir / target, weights_only=False)
+    ref = torch.load(ref_dir / target, weights_only=True)
+    got = torch.load(kill_dir / target, weights_only=True)
     assert torch.equal(ref["mean_alpha"], got["mean_alpha"])
     ref_g = json.loads((ref_dir / target).with_name("genotype.json").read_text())
     got_g = json.loads((kill_dir / target).with_name("genotype.json").read_text())

@@ -80,6 +80,8 @@ CODE = {
             "analysis",
             "methods.py",
             "search.py",
+            "guards.py",
+            "checkpoints.py",
             "data.py",
             "runtime.py",
             "stages/search.py",
@@ -102,7 +104,15 @@ def search_params(wildcards):
 
 
 def data_params(wildcards):
-    return data_config(config, wildcards.dataset).__dict__
+    return dataset_params(wildcards.dataset)
+
+
+def dataset_params(name):
+    """data.<name> as the jobs read it; an image zip is read from its decoded file (issue 16)."""
+    cfg = data_config(config, name)
+    if cfg.source == "imagezip":
+        return {**cfg.__dict__, "decoded": f"{RESULTS}/data/{name}/decoded.pt"}
+    return cfg.__dict__
 
 
 # Datasets fetched by rule prepare_data (a pattern that matches nothing when there are none).
@@ -111,6 +121,15 @@ DOWNLOADED_DATASETS = (
     or "(?!)"
 )
 CODE["data"] = code_hash(["data.py", "stages/data.py", "runtime.py"])
+# Image zips decoded once by rule decode_data (issue 16; a pattern that matches nothing when none).
+DECODED_DATASETS = (
+    "|".join(
+        name
+        for name, block in config["data"].items()
+        if block.get("source") == "imagezip"
+    )
+    or "(?!)"
+)
 
 
 def dataset_files(name):
@@ -120,8 +139,11 @@ def dataset_files(name):
     cfg = data_config(config, name)
     if cfg.download:
         return [f"{RESULTS}/data/{name}/prepared.json"]
-    if cfg.source == "imagezip":
-        return [cfg.root]
+    if cfg.source == "imagezip":  # issue 16: the decoded array (its rule reads the zip)
+        return [
+            f"{RESULTS}/data/{name}/decoded.pt",
+            f"{RESULTS}/data/{name}/decoded.json",
+        ]
     return []
 
 
@@ -487,7 +509,7 @@ def correlation_params():
 
 
 def correlation_data_params():
-    return data_config(config, correlation_block()["dataset"]).__dict__
+    return dataset_params(correlation_block()["dataset"])
 
 
 def correlation_outputs():

@@ -23,3 +23,27 @@ rule prepare_data:
         code=CODE["data"],
     script:
         "../../scripts/prepare_data.py"
+
+
+# Image zips (source imagezip): decoded ONCE, failing on the first unreadable member; every job loads
+# the decoded array (dataset_files) instead of decoding the zip again.
+rule decode_data:
+    input:
+        zip=lambda w: data_config(config, w.dataset).root,
+    output:
+        decoded=f"{RESULTS}/data/{{dataset}}/decoded.pt",
+        record=f"{RESULTS}/data/{{dataset}}/decoded.json",
+    log:
+        "logs/decode_data/{dataset}.log",
+    benchmark:
+        "benchmarks/decode_data/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=DECODED_DATASETS,
+    conda:
+        "../../envs/balenas.yaml"
+    threads: 1
+    params:
+        data=data_params,
+        code=CODE["data"],
+    script:
+        "../../scripts/decode_data.py"

@@ -10,6 +10,7 @@ rule search:
         history=f"{RESULTS}/search/{RUN}/history.csv",
         metrics=f"{RESULTS}/search/{RUN}/metrics.json",
         supernet=f"{RESULTS}/search/{RUN}/supernet.pt",
+        timings=f"{RESULTS}/search/{RUN}/timings.json",
     log:
         f"logs/search/{RUN}.log",
     benchmark:

@@ -44,6 +44,7 @@ rule score_proxies:
         data=data_inputs,
     output:
         scores=f"{RESULTS}/select/{SELECT_DIR}/scores.csv",
+        timings=f"{RESULTS}/select/{SELECT_DIR}/score_timings.json",
     log:
         f"logs/score_proxies/{SELECT_DIR}.log",
     benchmark:

@@ -29,6 +29,7 @@ class StepStats:
 
     loss: float
     correct: float
+    skipped: bool = False  # a guard refused the step (search.on_divergence: skip_step); nothing was updated
 
 
 @dataclass
@@ -44,6 +45,8 @@ class ArchStepInputs:
     criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     order: int
     generator: torch.Generator
+    #: (quantity, value) -> False to skip this step; raises to stop the run (balenas.guards)
+    guard: Callable[[str, object], bool] = lambda quantity, value: True
 
 
 ArchStep = Callable[[ArchStepInputs], StepStats]
@@ -73,7 +76,10 @@ def gradient_arch_step(inp: ArchStepInputs) -> StepStats:
         grads.append(res.grad)
         loss += res.loss / mc
         correct += res.correct / mc
-    inp.optimizer.step(unflatten(torch.stack(grads).mean(0), dist.groups))
+    mean = unflatten(torch.stack(grads).mean(0), dist.groups)
+    if not inp.guard("architecture gradient", mean):
+        return StepStats(loss, correct, skipped=True)
+    inp.optimizer.step(mean)
     return StepStats(loss, correct)
 
 

@@ -21,6 +21,7 @@ from scipy import stats
 
 from balenas.proxies import PROXIES, compute_proxy, ranking
 from balenas.proxies._common import LossFn
+from balenas.runtime import fault_point
 from balenas.spaces import get_space
 from balenas.supernets import NETWORKS
 
@@ -86,6 +87,7 @@ def score_genotypes(
     x, y = inputs.to(dev), targets.to(dev)
     rows: list[dict[str, object]] = []
     for i, genotype in enumerate(genotypes):
+        fault_point(f"score:candidate-{i}")  # issue 16: fault-injection tests
         arch = get_space(genotype.space).to_string(genotype)
         net = build_network(
             genotype,

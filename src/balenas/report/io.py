@@ -106,12 +106,21 @@ def write_text(path: str | Path, text: str) -> Path:
     return Path(path)
 
 
+#: Figure metadata that would differ between runs or hosts (dates, the writing software), left out so
+#: the same data gives the same bytes (issue 16).
+FIXED_METADATA: Mapping[str, Mapping[str, None]] = MappingProxyType({
+    "png": MappingProxyType({"Software": None}),
+    "pdf": MappingProxyType({"CreationDate": None, "ModDate": None}),
+})
+
+
 def save_figure(fig: plt.Figure, png: str | Path, pdf: str | Path | None = None) -> None:
+    """PNG (150 dpi) and optionally PDF, atomically, with no dates or software in their metadata."""
     with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight", metadata=dict(FIXED_METADATA["png"]))
     if pdf is not None:
         with atomic_path(pdf) as tmp:
-            fig.savefig(tmp, format="pdf", bbox_inches="tight")
+            fig.savefig(tmp, format="pdf", bbox_inches="tight", metadata=dict(FIXED_METADATA["pdf"]))
     plt.close(fig)
 
 

@@ -30,7 +30,7 @@ def load_runs(metrics_files: Sequence[str | Path], history_files: Sequence[str |
                      "train_acc": final.get("train_acc"), "valid_acc": final.get("valid_acc"),
                      "hessian_max_eig": float(tracked.iloc[-1]) if len(tracked) else None,
                      "hessian_every": c.get("hessian_every", 0),
-                     "epochs": c["epochs"], "seconds": m.get("seconds"), "device": m["environment"]["device"]})
+                     "epochs": c["epochs"], "device": m["environment"]["device"]})
         for k, v in key.items():
             h[k] = v
         histories.append(h)
@@ -45,7 +45,8 @@ def load_runs(metrics_files: Sequence[str | Path], history_files: Sequence[str |
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (space, dataset, method, order): seeds, supernet accuracies, skip counts, the last tracked
-    Hessian dominant eigenvalue (a column only when some run tracked it), genotypes."""
+    Hessian dominant eigenvalue (a column only when some run tracked it), genotypes. No timings: they
+    live in each run's timings.json and Snakemake's benchmark files, so this table is deterministic."""
     rows = []
     for (space, dataset, label), g in runs.groupby(["space", "dataset", "label"], sort=True):
         g = g.sort_values("seed")
@@ -59,7 +60,6 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
             "skip_connect edges": mean_std(g["skip_count"].astype(float)),
             "Hessian max eig (last tracked)": mean_std(g["hessian_max_eig"].astype(float), digits=3),
             "distinct genotypes": g["genotype"].nunique(),
-            "search minutes / run": f"{g['seconds'].mean() / 60:.2f}",
         })
     table = pd.DataFrame(rows)
     if "hessian_max_eig" not in runs or runs["hessian_max_eig"].isna().all():

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from balenas.data import DataConfig, ImageSet, load_dataset
-from balenas.runtime import environment_info, write_json
+from balenas.data import DataConfig, ImageSet, decode_zip_images, list_zip_images, load_dataset
+from balenas.runtime import environment_info, sha256_file, torch_save, write_json
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +44,22 @@ def prepare_stage(data_cfg: Mapping[str, Any], output: str | Path) -> dict[str, 
     record["environment"] = environment_info(torch.device("cpu"))
     write_json(output, record)
     return record
+
+
+def decode_stage(data_cfg: Mapping[str, Any], decoded: str | Path, record: str | Path) -> dict[str, Any]:
+    """Decode the configured split of an image zip once: fail on the first unreadable member (naming the
+    zip and the member), else write the uint8 images, labels and class names to ``decoded`` and its
+    sha256 to ``record``. Every job then loads ``decoded`` instead of decoding the zip again."""
+    cfg = DataConfig(**{**data_cfg, "decoded": None})
+    if cfg.source != "imagezip" or cfg.root is None:
+        raise ValueError(f"data.{cfg.name}: decode_data is for source imagezip with a root zip")
+    names, labels, classes = list_zip_images(cfg.root, cfg.split)
+    images = decode_zip_images(cfg.root, cfg.split, names)
+    torch_save({"zip": str(cfg.root), "split": cfg.split, "classes": list(classes),
+                "images": torch.from_numpy(images), "labels": torch.tensor(labels, dtype=torch.int64)}, decoded)
+    out = {"dataset": cfg.name, "zip": str(cfg.root), "split": cfg.split, "n": len(names),
+           "shape": list(images.shape[1:]), "classes": list(classes), "sha256": sha256_file(decoded)}
+    write_json(record, out)
+    log.info("data.%s: decoded %d images %s from %s (%s)", cfg.name, len(names), tuple(images.shape[1:]),
+             cfg.root, cfg.split)
+    return out

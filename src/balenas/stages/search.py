@@ -24,6 +24,10 @@ from balenas.spaces import get_space
 
 log = logging.getLogger(__name__)
 
+#: issue 16: history columns holding wall-clock times; written to timings.json, not history.csv, so that
+#: every other search output depends only on config, seed and code (byte-identical across runs).
+TIMING_COLUMNS: tuple[str, ...] = ("epoch_seconds", "hessian_seconds")
+
 
 def search_stage(
     search_cfg: Mapping[str, Any],
@@ -97,9 +101,11 @@ def write_search_outputs(
             "skip_count": space.skip_count(result.genotype),
         },
     )
+    timed = [c for c in TIMING_COLUMNS if c in result.history.columns]  # issue 16: timings apart
+    history = result.history.drop(columns=timed)
     with atomic_path(outputs["history"]) as tmp:
-        result.history.to_csv(tmp, index=False)
-    final = result.history.iloc[-1].to_dict() if len(result.history) else {}
+        history.to_csv(tmp, index=False)
+    final = history.iloc[-1].to_dict() if len(history) else {}
     write_json(
         outputs["metrics"],
         {
@@ -111,10 +117,17 @@ def write_search_outputs(
             "genotype": result.genotype_str,
             "final_epoch": final,
             "arch_stats": dist.stats(),
-            "seconds": result.seconds,
-            "resumed_from_epoch": result.resumed_from_epoch,
         },
     )
+    if "timings" in outputs:  # issue 16: what differs between two runs of one config lives here
+        write_json(outputs["timings"], timings_record(result, timed))
+
+
+def timings_record(result: SearchResult, columns: list[str]) -> dict[str, Any]:
+    """Wall-clock facts of one search run (they differ between runs; nothing else may)."""
+    per_epoch = {c: [None if v != v else float(v) for v in result.history[c]] for c in columns}
+    return {"stage": "search", "seconds": result.seconds, "resumed_from_epoch": result.resumed_from_epoch,
+            **per_epoch}
 
 
 def load_arch(path: str | Path) -> tuple[ArchDistribution, dict[str, Any]]:
@@ -122,7 +135,7 @@ def load_arch(path: str | Path) -> tuple[ArchDistribution, dict[str, Any]]:
 
     The global RNG is left as it was: the random initial values are overwritten by the saved state.
     """
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = torch.load(path, map_location="cpu", weights_only=True)  # issue 16: no unpickling of code
     method = METHODS.get(blob["method"])
     groups = {name: tuple(shape) for name, shape in blob["groups"].items()}
     with torch.random.fork_rng(devices=[]):

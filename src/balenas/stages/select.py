@@ -24,12 +24,21 @@ import pandas as pd
 import torch
 
 from balenas.data import DataConfig, load_dataset
-from balenas.runtime import atomic_path, environment_info, resolve_device, set_threads, sha256_file, write_json
+from balenas.runtime import (
+    atomic_path,
+    environment_info,
+    resolve_device,
+    set_threads,
+    sha256_file,
+    write_bytes,
+    write_json,
+)
 from balenas.select import (
     SCORE_COLUMNS,
     STREAM_BATCH,
     STREAM_INIT,
     STREAM_SAMPLE,
+    TIMING_COLUMNS,
     NetworkConfig,
     best_candidate,
     distinct,
@@ -121,8 +130,13 @@ def score_stage(
     output: str | Path,
     threads: int = 1,
     device: str = "cpu",
+    timings: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Score every distinct candidate of ``samples`` once with ``job['proxy']``; write ``scores.csv``."""
+    """Score every distinct candidate of ``samples`` once with ``job['proxy']``; write ``scores.csv``.
+
+    The per-candidate wall-clock ``seconds`` go to ``timings`` (JSON) when given, never to ``scores.csv``,
+    which depends only on the job, its data and the code.
+    """
     set_threads(threads)
     dev = resolve_device(device)
     net = NetworkConfig(**network)
@@ -132,15 +146,17 @@ def score_stage(
     x, y = scoring_batch(data, net.batch_size, job["seed"], augment=dcfg)
     scores = score_candidates(candidates, job["proxy"], x, y, net, data.num_classes, job["seed"], dev)
     scores["device"] = str(dev)
-    with atomic_path(output) as tmp:
-        scores.to_csv(tmp, index=False, float_format="%.17g")
+    table = scores.drop(columns=list(TIMING_COLUMNS)).to_csv(index=False, float_format="%.17g")
+    write_bytes(output, table.encode())
+    if timings is not None:
+        write_json(timings, {"stage": "score", "candidates": scores[["candidate", *TIMING_COLUMNS]].to_dict("records")})
     log.info("scored %d distinct candidates with %s on %s (batch %s)", len(candidates), job["proxy"], dev, tuple(x.shape))
     return scores
 
 
 def read_scores(path: str | Path) -> pd.DataFrame:
     scores = pd.read_csv(path)
-    missing = sorted(set(SCORE_COLUMNS) - set(scores.columns))
+    missing = sorted(set(SCORE_COLUMNS) - set(TIMING_COLUMNS) - set(scores.columns))
     if missing:
         raise ValueError(f"{path}: missing columns {missing}")
     return scores
