@@ -62,7 +62,7 @@ def test_search_with_a_corrupt_checkpoint_starts_afresh_and_equals_a_clean_run(t
     dcfg = DataConfig("digits", "digits", input_size=8, max_examples=96, crop_padding=1, flip=False)
     data = load_dataset(dcfg)
     cfg = SearchConfig(space="nb201", dataset="digits", method="darts", seed=0, epochs=1, batch_size=32,
-                       channels=4, cells_per_stage=1,
+                       model={"channels": 4, "cells_per_stage": 1},
                        method_settings={"lr": 0.01, "betas": (0.5, 0.999), "weight_decay": 1e-3, "init_std": 1e-3})
     ckpt = tmp_path / "ckpt.pt"
     ref = run_search(cfg, data, dcfg, torch.device("cpu"), checkpoint=ckpt)

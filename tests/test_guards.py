@@ -18,8 +18,8 @@ RUN = RunId("nb201", "digits", "darts", 1, 0)
 
 
 def _cfg(**kw):
-    base = dict(space="nb201", dataset="digits", method="darts", seed=0, epochs=2, batch_size=32, channels=4,
-                cells_per_stage=1, method_settings=DARTS)
+    base = dict(space="nb201", dataset="digits", method="darts", seed=0, epochs=2, batch_size=32,
+                model={"channels": 4, "cells_per_stage": 1}, method_settings=DARTS)
     base.update(kw)
     return SearchConfig(**base)
 

@@ -21,8 +21,8 @@ from balenas.stages.select import parse_run_dir, sample_stage, score_stage
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 SEARCH = SearchConfig(
-    space="nb201", dataset="digits", method="darts", seed=0, epochs=3, batch_size=32, channels=4,
-    cells_per_stage=1, hessian_every=2,
+    space="nb201", dataset="digits", method="darts", seed=0, epochs=3, batch_size=32,
+    model={"channels": 4, "cells_per_stage": 1}, hessian_every=2,
     method_settings={"lr": 0.01, "betas": (0.5, 0.999), "weight_decay": 1e-3, "init_std": 1e-3},
 ).to_dict()
 DATA = {"name": "digits", "source": "digits", "input_size": 8, "max_examples": 128, "crop_padding": 1,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, SNAKEFILE, SNAKEMAKE, TINY, write_config
+from .conftest import REPO, SNAKEFILE, SNAKEMAKE, TINY, sheet, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -23,12 +23,9 @@ ALLOWED_TO_DIFFER = frozenset({"timings.json", "score_timings.json"})
 
 CONFIG = {
     **TINY,
-    "seeds": [0],
-    "methods": ["darts"],
-    "orders": [1],
+    "experiments": sheet(methods=("darts",), orders=(1,), seeds=(0,)),
     "search": {**TINY["search"], "hessian_every": 2},
-    "selection": {"selectors": ["tf"], "ks": [3], "proxies": ["synflow"],
-                  "network": {"channels": 4, "cells_per_stage": 1}, "batch_size": 16},
+    "selection": {"selectors": ["tf"], "ks": [3], "proxies": ["synflow"], "batch_size": 16},
     "report": {"table1": {"search_dataset": None, "tf": {"order": 1, "proxy": "synflow", "k": 3},
                           "zero_cost": {"proxy": "synflow", "k": 3}}},
     "benchmarks": {"nb201": str(GROUND_TRUTH) if GROUND_TRUTH.exists() else None,

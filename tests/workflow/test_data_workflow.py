@@ -65,10 +65,7 @@ def test_a_corrupt_zip_member_fails_in_decode_data_before_any_search(tmp_path):
         zf.writestr("x/train/a/0.png", b"this is not a png")
     cfg = write_config(tmp_path, {
         **TINY,
-        "datasets": ["zipped"],
-        "seeds": [0],
-        "methods": ["darts"],
-        "orders": [1],
+        "experiments": sheet(methods=("darts",), orders=(1,), seeds=(0,), dataset="zipped"),
         "data": {"zipped": {"source": "imagezip", "root": str(archive), "input_size": 8}},
         "selection": {"selectors": [], "ks": [], "proxies": []},
         "benchmarks": {"nb201": None},

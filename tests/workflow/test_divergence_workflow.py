@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from .conftest import REPO, TINY, snakemake, write_config
+from .conftest import REPO, TINY, sheet, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -18,9 +18,7 @@ def test_diverging_search_fails_naming_run_epoch_quantity_and_writes_nothing(tmp
     weights = yaml.safe_load((REPO / "config/config.yaml").read_text())["search"]["weights"]
     cfg = write_config(tmp_path, {
         **TINY,
-        "seeds": [0],
-        "methods": ["darts"],
-        "orders": [1],
+        "experiments": sheet(methods=("darts",), orders=(1,), seeds=(0,)),
         "search": {**TINY["search"], "batch_size": 16, "weights": {**weights, "lr": 1.0e8}},
         "method_settings": {"darts": {**darts, "lr": 1.0e6}},
     })
