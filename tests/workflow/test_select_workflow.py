@@ -74,10 +74,14 @@ def test_paper_config_plans_one_selection_job_per_run_k_and_proxy(tmp_path):
     cfg = _merged_paper_config()
     sel = cfg["selection"]
     assert sel["ks"] == [10, 50, 100] and sel["proxies"] == ["synflow", "snip", "grasp"]
-    nb201 = [e for e in cfg["experiments"] if e["space"] == "nb201"]
-    runs = sum(len(e["orders"]) * len(e["seeds"]) for e in nb201)
-    zc_seeds = sel["zero_cost_seeds"] or sorted({s for e in nb201 for s in e["seeds"]})
-    expected = (runs + len(zc_seeds)) * len(sel["ks"]) * len(sel["proxies"])
+    rows = cfg["experiments"]
+    chosen = [e.get("selectors", sel["selectors"]) for e in rows]
+    runs = sum(len(e["orders"]) * len(e["seeds"]) for e, c in zip(rows, chosen) if "tf" in c)
+    zc_seeds = {}
+    for e, c in zip(rows, chosen):
+        if "uniform" in c:
+            zc_seeds.setdefault((e["space"], e["dataset"]), set()).update(sel["zero_cost_seeds"] or e["seeds"])
+    expected = (runs + sum(map(len, zc_seeds.values()))) * len(sel["ks"]) * len(sel["proxies"])
     counts = job_counts(res.stdout)
     assert counts["sample_architectures"] == counts["score_proxies"] == counts["select_architecture"] == expected
     assert "nb201/cifar10/zero_cost/seed-3/uniform-grasp-k100/selected.json" in res.stdout

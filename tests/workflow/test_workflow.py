@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from .conftest import REPO, SNAKEFILE, SNAKEMAKE, TINY, sheet, snakemake, write_config
+from .tiny_run import parse_dry_run
 
 pytestmark = pytest.mark.workflow
 
@@ -57,16 +58,27 @@ def test_bad_config_fails_before_any_job(tmp_path, override, key):
     assert not (tmp_path / "logs").exists()
 
 
-def test_paper_config_plans_sixteen_search_jobs(tmp_path):
-    """2 methods x 2 orders x 4 seeds, and Figures 2 and 3 among the final targets."""
+def test_paper_config_plans_every_search_of_the_paper(tmp_path):
+    """NB201: DARTS and BaLeNAS x 2 orders x 4 seeds plus the five Table-1 baselines x 4 seeds; the DARTS
+    space: 2 methods x 2 orders x 4 seeds; NAS-Bench-1Shot1: 3 spaces x 2 methods x 2 orders x 4 seeds; and
+    Figures 2 and 3 of every searched space among the final targets."""
     res = snakemake(tmp_path, "-n", "--configfile", str(REPO / "config" / "paper.yaml"))
     assert res.returncode == 0, res.stderr[-2000:]
-    counts = job_counts(res.stdout)
-    assert counts["search"] == 16
-    for method in ("darts", "balenas"):
-        for order in (1, 2):
-            assert f"nb201/cifar10/{method}/order-{order}/seed-3" in res.stdout
-    assert "results/figures/fig3_hessian_eigenvalue_nb201_cifar10.pdf" in res.stdout
+    searches = [j for j in parse_dry_run(res.stdout) if j.rule == "search"]
+    per_space: dict[str, int] = {}
+    for job in searches:
+        space = dict(job.wildcards)["space"]
+        per_space[space] = per_space.get(space, 0) + 1
+    assert per_space == {"nb201": 16 + 5 * 4, "darts": 16, "nb1shot1-s1": 16, "nb1shot1-s2": 16, "nb1shot1-s3": 16}
+    for space in ("nb201", "darts"):
+        for method in ("darts", "balenas"):
+            for order in (1, 2):
+                assert f"{space}/cifar10/{method}/order-{order}/seed-3" in res.stdout
+    for method in ("gdas", "drnas", "randomnas", "setn", "enas"):
+        assert f"nb201/cifar10/{method}/order-1/seed-3" in res.stdout
+    for space in ("nb201", "darts"):
+        assert f"results/figures/fig3_hessian_eigenvalue_{space}_cifar10.pdf" in res.stdout
+        assert f"results/figures/fig2_skip_connections_{space}_cifar10.pdf" in res.stdout
 
 
 def _run_until_checkpoint(tmp_path, cfg, ckpt):

@@ -85,8 +85,10 @@ def parse_run_dir(space: str, dataset: str, run_dir: str, selector: str, proxy: 
 
 
 def _genotype_record(space_name: str, index: int, genotype: Genotype) -> dict[str, Any]:
-    blob = get_space(space_name).to_json(genotype)
-    return {"sample": index, **{k: v for k, v in blob.items() if k != "space"}}
+    space = get_space(space_name)
+    blob = space.to_json(genotype)
+    # the canonical text under "genotype" (what read_samples parses), then the space's JSON form
+    return {"sample": index, **{k: v for k, v in blob.items() if k != "space"}, "genotype": space.to_string(genotype)}
 
 
 def read_samples(path: str | Path, space_name: str) -> list[Genotype]:
