@@ -260,14 +260,14 @@ def run_epoch(
         sums["train_correct"] += int((logits.argmax(-1) == yt).sum())
         sums["train_n"] += len(yt)
 
-    def mean(total: float, n: int) -> float:  # issue 16: NaN when skip_step skipped every step
-        return total / n if n else float("nan")
+    def mean(total: float, n: int, scale: float = 1.0) -> float:  # NaN when skip_step skipped every step
+        return scale * total / n if n else float("nan")  # scale * total / n: the rounding of earlier runs
 
     out = {
         "train_loss": mean(sums["train_loss"], sums["train_n"]),
-        "train_acc": 100.0 * mean(sums["train_correct"], sums["train_n"]),
+        "train_acc": mean(sums["train_correct"], sums["train_n"], 100.0),
         "valid_loss": mean(sums["valid_loss"], sums["valid_n"]),
-        "valid_acc": 100.0 * mean(sums["valid_correct"], sums["valid_n"]),
+        "valid_acc": mean(sums["valid_correct"], sums["valid_n"], 100.0),
     }
     if cfg.on_divergence == "skip_step":  # issue 16: how many steps a non-finite value skipped
         out["skipped_steps"] = skipped
