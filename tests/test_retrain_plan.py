@@ -26,7 +26,14 @@ def test_default_plans_a_tiny_published_retrain_and_transfer() -> None:
     cfg = _config()
     RP.check_retrain_config(cfg)
     cells = RP.retrain_cells(cfg)
-    assert [c.id for c in cells] == ["published-DARTS_V2"] and cells[0].genotype == "published:DARTS_V2"
+    assert cells[0].id == "published-DARTS_V2" and cells[0].genotype == "published:DARTS_V2"
+    # the default's tiny DARTS-space rows: their argmax cells and BaLeNAS-TF's selected cell
+    assert [c.id for c in cells[1:]] == ["darts-order-1-seed-0", "balenas-order-1-seed-0",
+                                         "balenas_tf-synflow-k10-order-1-seed-0"]
+    tf = cells[-1]
+    assert tf.row == "balenas_tf" and tf.label == "BaLeNAS-TF"
+    assert tf.genotype == "results/select/darts/digits_tiny/balenas/order-1/seed-0/tf-synflow-k10/selected.json"
+    assert tf.search["method"] == "balenas"  # its search cost is the BaLeNAS search's
     assert RP.transfer_datasets(cfg) == ["digits8"]
     spec = RP.job_spec(cfg, "digits", "published-DARTS_V2", 3, "out", "ck.pt", 1, "c0de")
     assert spec["train_cfg"]["seed"] == 3 and spec["train_cfg"]["network"]["C"] == 4
@@ -43,14 +50,17 @@ def test_paper_plans_imagenet_on_several_gpus_and_searched_cells() -> None:
     assert RP.launcher(4).endswith("-m torch.distributed.run --standalone --nproc_per_node 4")
     assert RP.launcher(1) == "python"
     assert RP.transfer_datasets(cfg) == ["cifar100", "imagenet"]
-    darts = {**cfg, "experiments": [
-        *cfg["experiments"], {"space": "darts", "dataset": "cifar10", "method": "balenas", "orders": [2], "seeds": [0, 1]},
-    ]}
-    cells = RP.retrain_cells(darts, "results/search")
-    assert [c.id for c in cells] == ["published-DARTS_V2", "balenas-order-2-seed-0", "balenas-order-2-seed-1"]
-    assert cells[1].genotype == "results/search/darts/cifar10/balenas/order-2/seed-0/genotype.json"
-    assert RP.rows_for(cells) == [("published_DARTS_V2", "DARTS_V2 (published, retrained)"),
-                                  ("balenas_2nd", "BaLeNAS (2nd)")]
+    cells = RP.retrain_cells(cfg, "results/search")
+    ids = [c.id for c in cells]
+    # the published anchor, the 16 DARTS-space searches (2 methods x 2 orders x 4 seeds), and BaLeNAS-TF's
+    # pick (SynFlow, K=100) of each of the 8 BaLeNAS runs
+    assert ids[0] == "published-DARTS_V2" and len(ids) == 1 + 16 + 8
+    assert "balenas-order-2-seed-3" in ids and "balenas_tf-synflow-k100-order-1-seed-3" in ids
+    cell = cells[ids.index("balenas-order-2-seed-0")]
+    assert cell.genotype == "results/search/darts/cifar10/balenas/order-2/seed-0/genotype.json"
+    assert [label for _, label in RP.rows_for(cells)] == [
+        "DARTS_V2 (published, retrained)", "DARTS (1st)", "DARTS (2nd)", "BaLeNAS (1st)", "BaLeNAS (2nd)",
+        "BaLeNAS-TF", "BaLeNAS-TF (2nd)"]
     no_imagenet = copy.deepcopy(cfg)
     no_imagenet["retrain"]["recipes"]["imagenet"]["data"]["root"] = None
     assert RP.transfer_datasets(no_imagenet) == ["cifar100"]

@@ -71,6 +71,15 @@ def check_retrain_config(config: Mapping[str, Any]) -> None:
         raise KeyError(f"retrain.transfer.cell: {cell!r} is not a retrained cell; cells: {ids}")
 
 
+def tf_choice(config: Mapping[str, Any]) -> tuple[str, int]:
+    """(proxy, K) of the BaLeNAS-TF selection whose cell is retrained: ``retrain.tf`` or, by default, the
+    first of ``selection.proxies`` (the paper's SynFlow) at the largest of ``selection.ks``."""
+    sel = config.get("selection") or {}
+    tf = dict(_block(config).get("tf") or {})
+    proxies, ks = list(sel.get("proxies") or []), [int(k) for k in sel.get("ks") or []]
+    return str(tf.get("proxy", proxies[0] if proxies else "synflow")), int(tf.get("k", max(ks) if ks else 100))
+
+
 def retrain_cells(config: Mapping[str, Any], search_root: str = "results/search") -> list[Cell]:
     block = _block(config)
     cells = [
@@ -88,6 +97,31 @@ def retrain_cells(config: Mapping[str, Any], search_root: str = "results/search"
                 SEARCHED_CELL.format(method=run.method, order=run.order, seed=run.seed),
                 f"{search_root}/{run.path}/genotype.json", f"{run.method}_{suffix}",
                 f"{method_label(run.method)} ({suffix})",
+                {"space": run.space, "dataset": run.dataset, "method": run.method, "order": run.order,
+                 "seed": run.seed},
+            ))
+        cells += _tf_cells(config, search_root)
+    return cells
+
+
+def _tf_cells(config: Mapping[str, Any], search_root: str) -> list[Cell]:
+    """BaLeNAS-TF cells: the selected.json of every BaLeNAS DARTS-space run whose sheet row runs selector tf
+    (the paper's BaLeNAS-TF row of Table 3), with the proxy and K of :func:`tf_choice`."""
+    from balenas.experiments import experiments_of, row_selectors
+
+    proxy, k = tf_choice(config)
+    select_root = search_root.rsplit("search", 1)[0] + "select"
+    cells = []
+    for e in experiments_of(config):
+        if e.space != DARTS_SPACE or e.method != "balenas" or "tf" not in row_selectors(e, config):
+            continue
+        for run in e.runs():
+            suffix = ORDER_SUFFIX.get(int(run.order), f"order{run.order}")
+            cells.append(Cell(
+                f"balenas_tf-{proxy}-k{k}-order-{run.order}-seed-{run.seed}",
+                f"{select_root}/{run.path}/tf-{proxy}-k{k}/selected.json",
+                "balenas_tf" if run.order == 1 else f"balenas_tf_{suffix}",
+                "BaLeNAS-TF" if run.order == 1 else f"BaLeNAS-TF ({suffix})",
                 {"space": run.space, "dataset": run.dataset, "method": run.method, "order": run.order,
                  "seed": run.seed},
             ))
