@@ -134,8 +134,8 @@ def test_bad_inputs_raise():
 
 
 def test_batched_rows_equal_one_backward_per_row():
-    """The Hessian is built chunk by chunk with batched backward passes; every chunk size gives the very
-    same matrix as one backward per row (the chunk changes memory, never values)."""
+    """The Hessian is built chunk by chunk with batched backward passes; every chunk size gives the matrix of
+    one backward per row, up to float32 rounding (batched matrix products may sum in another order)."""
     from balenas.analysis.hessian import architecture_hessian
 
     torch.manual_seed(0)
@@ -155,4 +155,5 @@ def test_batched_rows_equal_one_backward_per_row():
     expected = torch.stack(reference)
     expected = 0.5 * (expected + expected.T)
     for chunk in (1, 2, 5, 32):
-        assert torch.equal(architecture_hessian(loss_fn, a, chunk=chunk), expected), chunk
+        got = architecture_hessian(loss_fn, a, chunk=chunk)
+        assert torch.allclose(got, expected, rtol=1e-5, atol=1e-6 * float(expected.abs().max())), chunk

@@ -60,7 +60,7 @@ class HessianSpectrum:
         return float(self.eigenvalues.abs().max())
 
 
-#: Rows of the Hessian computed per batched backward pass (memory grows with it; the values do not change).
+#: Rows of the Hessian computed per batched backward pass (memory grows with it; values change only by rounding).
 HESSIAN_CHUNK = 32
 
 
@@ -69,8 +69,8 @@ def architecture_hessian(loss_fn: LossFn, alpha: torch.Tensor, chunk: int = HESS
 
     ``alpha`` is treated as a constant leaf (detached). One backward with ``create_graph`` gives the
     gradient; the rows are the gradients of its entries, ``chunk`` rows per batched backward pass
-    (``is_grads_batched``: the same values as one backward per row, 2-3.5x faster here; the DARTS space has
-    224 rows). The result is ``(H + H^T) / 2`` in alpha's dtype and device; an asymmetry above
+    (``is_grads_batched``: the values of one backward per row up to float rounding, 2-3.5x faster here; the
+    DARTS space has 224 rows). The result is ``(H + H^T) / 2`` in alpha's dtype and device; an asymmetry above
     ``1e3 * machine epsilon`` relative to ``max|H|`` (1.2e-4 in float32, where rounding alone reaches ~1e-6;
     2.2e-13 in float64) is logged as a warning (it means the loss is not twice differentiable at alpha, e.g.
     a ReLU exactly at a kink).
