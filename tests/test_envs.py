@@ -211,7 +211,7 @@ LOAD_RULES = textwrap.dedent(
             }
             for r in wf._workflow.rules
         }
-    print("RULES=" + json.dumps(rules))
+    print("RULES=" + json.dumps(rules, default=str))  # conda_env may be a source-file object
     """
 )
 

@@ -126,7 +126,7 @@ def test_architecture_moves_with_a_search(data):
 
 @pytest.mark.parametrize(
     "change, match",
-    [({"epochs": 0}, "epochs"), ({"method": "gdas"}, "valid methods"), ({"order": 3}, "valid orders"),
+    [({"epochs": 0}, "epochs"), ({"method": "unseen_nas"}, "valid methods"), ({"order": 3}, "valid orders"),
      ({"weight_step_alpha": "median"}, "weight_step_alpha")],
 )
 def test_bad_search_config_fails_early(change, match):

@@ -140,7 +140,10 @@ def search_config(
 ) -> SearchConfig:
     s = merged_search_block(config, space, dataset, method)
     weights = WeightOptConfig(**s.pop("weights", {}))
-    speed = SpeedConfig.from_mapping(s.pop("speed", None))
+    try:
+        speed = SpeedConfig.from_mapping(s.pop("speed", None))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     try:
         settings = config["method_settings"][method]
     except KeyError:

@@ -13,7 +13,8 @@ def test_order_names_accept_ints_floats_and_strings():
 
 def test_method_labels_come_from_the_registry():
     assert labels.method_label("darts") == "DARTS" and labels.method_label("balenas") == "BaLeNAS"
-    assert labels.method_label("gdas") == "gdas"  # not registered: shown as is
+    assert labels.method_label("gdas") == "GDAS"
+    assert labels.method_label("unseen_nas") == "unseen_nas"  # not registered: shown as is
     assert run_label("balenas", 2) == "BaLeNAS (2nd)"
 
 
@@ -51,6 +52,6 @@ def test_a_new_method_gets_a_row_a_key_and_a_colour(monkeypatch):
     assert labels.paper_key("xnas", 1) == "xnas_first"  # Method.paper_rows wins over the convention
     colours = {labels.method_colour(m) for m in METHODS.keys()}
     assert len(colours) == len(METHODS.keys())  # a colour of its own, without editing the report
-    rows = {r.key: r for r in table1_rows(["random_baseline", "enas", "gdas", "darts_1st", "optimal"])}
+    rows = {r.key: r for r in table1_rows(["random_baseline", "enas", "unseen_nas", "darts_1st", "optimal"])}
     assert rows["enas"].label == "ENAS" and rows["enas"].default_status == "not run"
-    assert rows["gdas"].default_status == "not run: method gdas not registered"
+    assert rows["unseen_nas"].default_status == "not run: method unseen_nas not registered"

@@ -68,13 +68,13 @@ def test_zero_cost_selection_round_trip(tmp_path):
 
 
 def test_tf_selection_samples_the_saved_distribution(tmp_path):
-    dist = GaussianArch(SPACE.shape, dataset_size=100, prior_precision=1.0, init_precision=1.0)
+    dist = GaussianArch(SPACE.param_groups, dataset_size=100, prior_precision=1.0, init_precision=1.0)
     with torch.no_grad():
-        dist.mu.copy_(torch.randn(SPACE.shape, generator=torch.Generator().manual_seed(0)))
-        dist.s.fill_(1e5)  # nearly deterministic: every sample is the argmax of mu
+        dist.mu["cell"].copy_(torch.randn(SPACE.param_groups["cell"], generator=torch.Generator().manual_seed(0)))
+        dist.s("cell").fill_(1e5)  # nearly deterministic: every sample is the argmax of mu
     run = tmp_path / "search"
     torch_save(
-        {"space": "nb201", "method": "balenas", "order": 1, "shape": list(SPACE.shape),
+        {"space": "nb201", "method": "balenas", "order": 1, "groups": {"cell": [6, 5]},
          "method_settings": {"lr": 0.1, "betas": [0.5, 0.999], "prior_precision": 1.0, "init_precision": 1.0,
                              "init_std": 1e-3, "mc_samples": 1, "form": "sqrt", "dataset_size": None},
          "dataset_size": 100, "state_dict": dist.state_dict()},
