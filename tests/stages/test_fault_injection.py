@@ -96,7 +96,7 @@ def test_damaged_checkpoint_restarts_from_scratch_with_a_warning(tmp_path, refer
 
 
 SCORE_KILLS = ["score:candidate-2", "write:scores.csv", "rename:scores.csv"]
-NETWORK = {"channels": 2, "cells_per_stage": 1, "batch_size": 16}
+NETWORK = {"network": {"channels": 2, "cells_per_stage": 1}, "batch_size": 16}
 
 
 @pytest.mark.parametrize("point", SCORE_KILLS)

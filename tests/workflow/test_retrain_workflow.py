@@ -17,7 +17,10 @@ def test_paper_config_plans_retrain_and_transfer_with_gpu_requests(tmp_path):
     jobs = parse_dry_run(res.stdout)
     retrain = [j for j in jobs if j.rule == "retrain"]
     transfer = {dict(j.wildcards)["rdataset"]: j for j in jobs if j.rule == "transfer"}
-    assert len(retrain) == 3  # DARTS_V2 x retrain seeds 0, 1, 2 (the paper config searches nb201 only)
+    # (DARTS_V2 + 16 DARTS-space searches + 8 BaLeNAS-TF picks) x retrain seeds 0, 1, 2
+    assert len(retrain) == (1 + 16 + 8) * 3
+    cells = {dict(j.wildcards)["cell"] for j in retrain}
+    assert {"published-DARTS_V2", "balenas-order-2-seed-3", "balenas_tf-synflow-k100-order-1-seed-0"} <= cells
     assert all(dict(j.resources)["gpu"] == "1" for j in retrain)
     assert set(transfer) == {"cifar100", "imagenet"}
     assert dict(transfer["imagenet"].resources)["gpu"] == "4"
