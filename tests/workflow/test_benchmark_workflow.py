@@ -70,9 +70,16 @@ def test_absent_benchmark_turns_lookups_off_or_fails_when_asked(tmp_path):
 
 
 def _table1(md: str) -> dict[str, list[str]]:
-    rows = [line.strip("|").split(" | ") for line in md.splitlines() if line.startswith("| ")]
-    first = next(i for i, r in enumerate(rows) if r[0].strip() == "Method")
-    return {r[0].strip(): [c.strip() for c in r[1:]] for r in rows[first + 2 : first + 10]}
+    """The first Markdown table of ``md`` (Table 1's main grid), method -> cells."""
+    lines = md.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("| Method"))
+    out = {}
+    for line in lines[first + 2 :]:
+        if not line.startswith("| "):
+            break
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        out[cells[0]] = cells[1:]
+    return out
 
 
 def test_lookups_off_then_on_then_from_the_official_archive(tmp_path):
