@@ -40,18 +40,20 @@ bash "$HERE/up.sh"
 cat >"$WORK/ci.yaml" <<'EOF'
 device: auto
 threads: 1
-orders: [1]
-seeds: [0]
+experiments:
+  - {space: nb201, dataset: digits, method: darts, orders: [1], seeds: [0]}
+  - {space: nb201, dataset: digits, method: balenas, orders: [1], seeds: [0]}
+space_settings:
+  nb201:
+    supernet: {channels: 4, cells_per_stage: 1}
+    network: {channels: 4, cells_per_stage: 1}
 search:
   epochs: 1
   batch_size: 32
-  channels: 4
-  cells_per_stage: 1
 selection:
   ks: [4]
   proxies: [synflow]
   zero_cost_seeds: [0]
-  network: {channels: 4, cells_per_stage: 1}
   batch_size: 32
 report:
   table1:
@@ -80,4 +82,6 @@ grep -q 'Nothing to be done' <<<"$dry" || { log "ERROR: the run left work undone
 log "all outputs present: $(find "$WORK/results" -type f | wc -l) files under results/"
 log "GPU requests of the submitted jobs (TresPerJob=gres:gpu:1 is sbatch --gpus=1):"
 grep -E '^\[run-pipeline\] job [0-9]+ ' "$WORK/.snakemake/ci-slurm/run.log" | sed 's/^/  /'
+grep -qE 'rule=retrain state=\S+ gpu_request=\S*gpu' "$WORK/.snakemake/ci-slurm/run.log" \
+  || { log "ERROR: no retrain job was submitted with a GPU request"; exit 1; }
 log "OK"
