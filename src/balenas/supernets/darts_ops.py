@@ -24,24 +24,13 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from balenas.ops import ReLUConvBN  # ReLU -> k x k conv (no bias) -> BN, shared with NB201
 from balenas.registry import Registry
 from balenas.spaces.darts.genotype import DARTS_OPS
 
 DartsOpFactory = Callable[[int, int, bool], nn.Module]
 DARTS_OP_FACTORIES: Registry[DartsOpFactory] = Registry("darts op")
 
-
-class ReLUConvBN(nn.Sequential):
-    """ReLU -> k x k conv (no bias) -> BN."""
-
-    def __init__(
-        self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, affine: bool = True, track: bool = True
-    ) -> None:
-        super().__init__(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track),
-        )
 
 
 class DilConv(nn.Sequential):
