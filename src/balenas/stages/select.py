@@ -164,6 +164,20 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     return scores
 
 
+def selection_record(job: Mapping[str, Any], best: pd.Series, n_distinct: int, n_samples: int) -> dict[str, Any]:
+    """The fields every ``selected.json`` starts with: the job's coordinates and the winning candidate."""
+    return {
+        "stage": "select",
+        **{key: job[key] for key in ("space", "dataset", "method", "order", "seed", "selector", "proxy", "k")},
+        "genotype": str(best["genotype"]),
+        "score": float(best["score"]),
+        "n_distinct": n_distinct,
+        "n_samples": n_samples,
+        "selected_count": int(best["count"]),
+        "selected_first_sample": int(best["first_sample"]),
+    }
+
+
 def select_stage(
     job: Mapping[str, Any],
     samples: str | Path,
@@ -186,14 +200,7 @@ def select_stage(
         raise ValueError(f"{scores}: {len(table)} rows for {len(cands)} distinct samples in {samples}")
     best = best_candidate(table)
     record: dict[str, Any] = {
-        "stage": "select",
-        **{key: job[key] for key in ("space", "dataset", "method", "order", "seed", "selector", "proxy", "k")},
-        "genotype": str(best["genotype"]),
-        "score": float(best["score"]),
-        "n_distinct": len(cands),
-        "n_samples": len(drawn),
-        "selected_count": int(best["count"]),
-        "selected_first_sample": int(best["first_sample"]),
+        **selection_record(job, best, len(cands), len(drawn)),
         "streams": {
             "sample": [job["seed"], STREAM_SAMPLE],
             "batch": [job["seed"], STREAM_BATCH],
@@ -251,14 +258,7 @@ def supernet_select_stage(
         scores.to_csv(tmp, index=False, float_format="%.17g")
     best = scores.loc[scores["rank"] == 0].iloc[0]
     record: dict[str, Any] = {
-        "stage": "select",
-        **{key: job[key] for key in ("space", "dataset", "method", "order", "seed", "selector", "proxy", "k")},
-        "genotype": str(best["genotype"]),
-        "score": float(best["score"]),
-        "n_distinct": len(cands),
-        "n_samples": len(drawn),
-        "selected_count": int(best["count"]),
-        "selected_first_sample": int(best["first_sample"]),
+        **selection_record(job, best, len(cands), len(drawn)),
         "streams": {"sample": [job["seed"], STREAM_SAMPLE], "batch": [job["seed"], STREAM_BATCH]},
         "config": {"data": dict(data_cfg), "batch_size": int(batch_size), "n_batches": len(batches),
                    "device": str(dev), "threads": threads},
