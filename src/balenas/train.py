@@ -386,8 +386,10 @@ def with_run(cfg: TrainConfig, run: str, seed: int) -> TrainConfig:
     return replace(cfg, run=run, seed=seed)
 
 
-#: the files a retraining run declares, in one place for the rules and the writer
-RETRAIN_OUTPUTS: tuple[str, ...] = ("metrics.json", "history.csv", "model.pt")
+#: the files a retraining run declares, in one place for the rules and the writer; timings live apart in
+#: timings.json so that every other output is byte-identical for the same config, seed and code
+RETRAIN_OUTPUTS: tuple[str, ...] = ("metrics.json", "history.csv", "model.pt", "timings.json")
+TIMING_COLUMNS: tuple[str, ...] = ("epoch_seconds",)
 
 
 def write_outputs(out_dir: str | Path, result: TrainResult, metrics: Mapping[str, Any]) -> dict[str, Path]:
@@ -397,7 +399,13 @@ def write_outputs(out_dir: str | Path, result: TrainResult, metrics: Mapping[str
     out = Path(out_dir)
     paths = {name: out / name for name in RETRAIN_OUTPUTS}
     torch_save(result.network.state_dict(), paths["model.pt"])
+    timed = [c for c in TIMING_COLUMNS if c in result.history.columns]
     with atomic_path(paths["history.csv"]) as tmp:
-        result.history.to_csv(tmp, index=False)
+        result.history.drop(columns=timed).to_csv(tmp, index=False)
     write_json(paths["metrics.json"], metrics)
+    write_json(paths["timings.json"], {
+        "stage": "retrain",
+        "seconds": result.seconds,
+        **{c: result.history[c].tolist() for c in timed},
+    })
     return paths

@@ -57,6 +57,7 @@ GPU = 0 if config["device"] == "cpu" else 1
 REPORT_ITEMS = {
     "table1_": ("table1.rst", "Paper tables", "Table 1"),
     "table2_": ("table2.rst", "Paper tables", "Table 2"),
+    "table3_": ("table3.rst", "Paper tables", "Table 3"),
     "benchmark_acc_per_epoch_": ("figure1.rst", "Paper figures", "Figure 1 (NB201)"),
     "fig1_nb1shot1_": ("figure1_nb1shot1.rst", "Paper figures", "Figure 1 (NB-1Shot1)"),
     "fig2_": ("figure2.rst", "Paper figures", "Figure 2"),

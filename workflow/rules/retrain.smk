@@ -83,7 +83,7 @@ rule table3:
             if c.search is not None
         ],
     output:
-        TABLE3,
+        for_report(TABLE3),
     log:
         "logs/report/table3.log",
     benchmark:
