@@ -230,7 +230,7 @@ def build_state(cfg: TrainConfig, genotype: Any, num_classes: int, in_channels: 
 def _try_resume(state: _State, path: Path | None, fp: str) -> int:
     if path is None or not path.exists():
         return 0
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if ckpt.get("fingerprint") != fp:
         log.warning("checkpoint %s belongs to another configuration, data or code; starting afresh", path)
         return 0
