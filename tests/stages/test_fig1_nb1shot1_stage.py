@@ -10,6 +10,7 @@ import torch
 
 from balenas.benchmarks import nb101
 from balenas.benchmarks.nb201 import BenchmarkFileError
+from balenas.benchmarks.settings import BenchmarkConfigError
 from balenas.spaces.nb1shot1 import SPACE_CLASSES
 from balenas.stages.fig1_nb1shot1 import fig1_outputs, fig1_stage, lookup_state
 
@@ -56,3 +57,13 @@ def test_stage_writes_the_declared_files_with_lookups_on_and_off(tmp_path: Path)
     bad.write_bytes(b"\x00" * 20)
     with pytest.raises(BenchmarkFileError, match="bad.tfrecord"):
         lookup_state(str(bad))
+
+
+def test_an_absent_nb101_file_fails_at_parse_time_when_if_missing_is_error(tmp_path: Path) -> None:
+    absent = str(tmp_path / "nasbench_only108.tfrecord")
+    assert lookup_state(absent, "skip") == (None, f"benchmarks.nb101 file {absent} does not exist")
+    with pytest.raises(BenchmarkConfigError, match=r"benchmarks.nb101: .*nasbench_only108.tfrecord does not exist"):
+        lookup_state(absent, "error")
+    assert lookup_state(None, "error")[0] is None  # null is the user's choice: lookups off, no error
+    with pytest.raises(BenchmarkConfigError, match="benchmarks.if_missing"):
+        lookup_state(None, "ignore")

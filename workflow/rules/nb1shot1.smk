@@ -9,7 +9,10 @@ from balenas.stages.fig1_nb1shot1 import fig1_outputs, lookup_state
 NB1SHOT1_SPACES = [
     s for s in dict.fromkeys(run.space for run in RUNS) if s.startswith("nb1shot1-")
 ]
-NB101_SOURCE, NB101_OFF = lookup_state((config.get("benchmarks") or {}).get("nb101"))
+NB101_SOURCE, NB101_OFF = lookup_state(
+    (config.get("benchmarks") or {}).get("nb101"),
+    (config.get("benchmarks") or {}).get("if_missing", "skip"),
+)
 NB101_COMPACT = (
     NB101_SOURCE is not None and validate_nb101_source(NB101_SOURCE) == COMPACT
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from balenas.benchmarks.settings import IF_MISSING, BenchmarkConfigError
 from balenas.benchmarks.nb101 import COMPACT, load_nb101_table, validate_nb101_source
 from balenas.report.fig1_nb1shot1 import epoch_errors, write_fig1
 
@@ -21,11 +22,21 @@ def fig1_outputs(results: str, space: str) -> dict[str, str]:
     }
 
 
-def lookup_state(path: str | None) -> tuple[str | None, str]:
-    """``(table path, "")`` when lookups are on, ``(None, reason)`` when off; a bad file raises naming it."""
+def lookup_state(path: str | None, if_missing: str = "skip") -> tuple[str | None, str]:
+    """``(table path, "")`` when lookups are on, ``(None, reason)`` when off; a bad file raises naming it.
+
+    ``if_missing`` is ``benchmarks.if_missing``: with ``error`` an absent file fails here, at parse time,
+    instead of turning the lookups off (``null`` always means off: the user asked for no lookups).
+    """
+    if if_missing not in IF_MISSING:
+        raise BenchmarkConfigError(f"benchmarks.if_missing must be one of {list(IF_MISSING)}, got {if_missing!r}")
     if path is None:
         return None, "benchmarks.nb101 is null (no NAS-Bench-101 table configured)"
     if not Path(path).exists():
+        if if_missing == "error":
+            raise BenchmarkConfigError(
+                f"benchmarks.nb101: {path} does not exist (expected nasbench_only108.tfrecord, "
+                "nasbench_full.tfrecord or a compact NAS-Bench-101 CSV; benchmarks.if_missing is error)")
         return None, f"benchmarks.nb101 file {path} does not exist"
     validate_nb101_source(path)
     return path, ""
