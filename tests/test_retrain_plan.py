@@ -13,9 +13,10 @@ from balenas import retrain_plan as RP
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _config(name: str = "config.yaml") -> dict:
+def _config(*names: str) -> dict:
+    """config/config.yaml with the overlays ``names`` merged over it in order, as ``--configfile`` does."""
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    if name != "config.yaml":
+    for name in names:
         over = yaml.safe_load((REPO / "config" / name).read_text())
         for key, value in over.items():  # Snakemake's merge: dicts merge one level here, lists replace
             cfg[key] = {**cfg[key], **value} if isinstance(value, dict) and isinstance(cfg.get(key), dict) else value
@@ -65,6 +66,24 @@ def test_paper_plans_imagenet_on_several_gpus_and_searched_cells() -> None:
     no_imagenet["retrain"]["recipes"]["imagenet"]["data"]["root"] = None
     assert RP.transfer_datasets(no_imagenet) == ["cifar100"]
     assert "root is null" in RP.table3_missing(no_imagenet, RP.retrain_cells(no_imagenet)[0])["imagenet"]
+
+
+def test_searched_as_a_list_retrains_only_the_named_cells() -> None:
+    cfg = _config("darts-cpu.yaml", "retrain-cpu.yaml")
+    RP.check_retrain_config(cfg)
+    cells = RP.retrain_cells(cfg)
+    assert [c.id for c in cells] == ["published-DARTS_V2", "balenas-order-1-seed-0"]
+    assert cells[1].genotype == "results/search/darts/cifar10_cpu16/balenas/order-1/seed-0/genotype.json"
+    assert RP.transfer_datasets(cfg) == []
+    everything = copy.deepcopy(cfg)
+    everything["retrain"]["searched"] = True  # the 8 searches of darts-cpu and BaLeNAS-TF's 4 picks
+    assert len(RP.retrain_cells(everything)) == 1 + 8 + 4
+    everything["retrain"]["searched"] = False
+    assert [c.id for c in RP.retrain_cells(everything)] == ["published-DARTS_V2"]
+    bad = copy.deepcopy(cfg)
+    bad["retrain"]["searched"] = ["balenas-order-1-seed-7"]
+    with pytest.raises(KeyError, match=r"retrain.searched: \['balenas-order-1-seed-7'\] are not cells"):
+        RP.check_retrain_config(bad)
 
 
 def test_bad_retrain_blocks_fail_naming_the_key() -> None:

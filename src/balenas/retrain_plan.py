@@ -4,7 +4,8 @@
 retrain:
   seeds: [0, 1, 2]            # retraining seeds per cell
   published: [DARTS_V2]       # published genotypes retrained with the `dataset` recipe (retrain_published)
-  searched: true              # retrain every DARTS-space search run of the experiment sheet
+  searched: true              # retrain every DARTS-space search run of the experiment sheet (and BaLeNAS-TF
+                              # picks); false: none; a list of cell ids: only those
   dataset: cifar10            # the recipe cells are retrained with
   transfer:
     cell: published-DARTS_V2  # the cell id transferred (the paper: its best CIFAR-10 cell); null: none
@@ -86,22 +87,37 @@ def retrain_cells(config: Mapping[str, Any], search_root: str = "results/search"
         Cell(PUBLISHED_CELL.format(name=n), f"published:{n}", f"published_{n}", f"{n} (published, retrained)")
         for n in block.get("published", [])
     ]
-    if block.get("searched", True):
-        from balenas.experiments import experiments_of, search_runs
+    searched = block.get("searched", True)
+    if searched is False:
+        return cells
+    found = _searched_cells(config, search_root)
+    if searched is True:
+        return cells + found
+    by_id = {c.id: c for c in found}
+    unknown = [c for c in searched if c not in by_id]
+    if unknown:
+        raise KeyError(f"retrain.searched: {unknown} are not cells of this config's DARTS-space runs; "
+                       f"cells: {sorted(by_id)}")
+    return cells + [by_id[c] for c in searched]
 
-        for run in search_runs(experiments_of(config)):
-            if run.space != DARTS_SPACE:
-                continue
-            suffix = ORDER_SUFFIX.get(int(run.order), f"order{run.order}")
-            cells.append(Cell(
-                SEARCHED_CELL.format(method=run.method, order=run.order, seed=run.seed),
-                f"{search_root}/{run.path}/genotype.json", f"{run.method}_{suffix}",
-                f"{method_label(run.method)} ({suffix})",
-                {"space": run.space, "dataset": run.dataset, "method": run.method, "order": run.order,
-                 "seed": run.seed},
-            ))
-        cells += _tf_cells(config, search_root)
-    return cells
+
+def _searched_cells(config: Mapping[str, Any], search_root: str) -> list[Cell]:
+    """Every DARTS-space search run's derived cell, then every BaLeNAS-TF pick (:func:`_tf_cells`)."""
+    from balenas.experiments import experiments_of, search_runs
+
+    cells = []
+    for run in search_runs(experiments_of(config)):
+        if run.space != DARTS_SPACE:
+            continue
+        suffix = ORDER_SUFFIX.get(int(run.order), f"order{run.order}")
+        cells.append(Cell(
+            SEARCHED_CELL.format(method=run.method, order=run.order, seed=run.seed),
+            f"{search_root}/{run.path}/genotype.json", f"{run.method}_{suffix}",
+            f"{method_label(run.method)} ({suffix})",
+            {"space": run.space, "dataset": run.dataset, "method": run.method, "order": run.order,
+             "seed": run.seed},
+        ))
+    return cells + _tf_cells(config, search_root)
 
 
 def _tf_cells(config: Mapping[str, Any], search_root: str) -> list[Cell]:

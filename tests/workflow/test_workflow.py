@@ -118,3 +118,29 @@ def test_killed_search_job_resumes_to_the_same_result(tmp_path):
     ref_g = json.loads((ref_dir / target).with_name("genotype.json").read_text())
     got_g = json.loads((kill_dir / target).with_name("genotype.json").read_text())
     assert ref_g["genotype"] == got_g["genotype"]
+
+
+def _documented_commands() -> list[tuple[str, list[str]]]:
+    """(config file, snakemake arguments) of the run command each config/*.yaml documents in its header."""
+    out = []
+    for path in sorted((REPO / "config").glob("*.yaml")):
+        for line in path.read_text().splitlines():
+            m = re.match(r"#\s+(?:nice -n \d+ )?(?:python3 -m )?snakemake (.*)$", line)
+            if m and "--configfile" in m.group(1):
+                out.append((path.name, m.group(1).split()))
+    return out
+
+
+@pytest.mark.parametrize("name, args", _documented_commands(), ids=[n for n, _ in _documented_commands()])
+def test_every_config_plans_with_the_command_its_header_documents(tmp_path, name, args):
+    """The CPU-scale configs name ../shared data relative to the repository root: plan them from a work
+    directory with ../shared beside it, as their headers say to run them."""
+    if not (REPO.parent / "shared" / "data").is_dir():
+        pytest.skip("needs ../shared beside the checkout (the configs read its CIFAR-10 JPEGs)")
+    work = tmp_path / "repo"
+    work.mkdir()
+    (tmp_path / "shared").symlink_to(REPO.parent / "shared")
+    args = [str(REPO / a) if a.startswith("config/") else a for a in args if a not in ("--cores", "2")]
+    res = snakemake(work, "-n", *args)
+    assert res.returncode == 0, f"{name}: {' '.join(args)}\n{res.stderr[-3000:]}"
+    assert "Job stats:" in res.stdout, f"{name}: nothing to plan"
