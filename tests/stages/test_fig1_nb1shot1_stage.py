@@ -42,7 +42,7 @@ def test_stage_writes_the_declared_files_with_lookups_on_and_off(tmp_path: Path)
     nb101.write_nb101_table(frame, table)
     path, reason = lookup_state(str(table))
     assert path == str(table) and reason == ""
-    out = fig1_outputs(str(tmp_path / "results"), SPACE)
+    out = fig1_outputs(str(tmp_path / "results"), SPACE, "digits")
     errors = fig1_stage(paths, runs, SPACE, path, reason, out)
     assert all(Path(p).exists() for p in out.values())
     assert set(out) == {"png", "pdf", "csv"}

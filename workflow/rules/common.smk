@@ -152,12 +152,12 @@ def data_inputs(wildcards):
     return dataset_files(wildcards.dataset)
 
 
-def all_runs(pattern, space=None):
-    """``pattern`` formatted for every search run of the sheet (of ``space`` only, if given)."""
+def all_runs(pattern, space=None, dataset=None):
+    """``pattern`` formatted for every search run of the sheet (of ``space`` / ``dataset`` only, if given)."""
     return [
         pattern.format(**run.as_dict())
         for run in RUNS
-        if space is None or run.space == space
+        if space in (None, run.space) and dataset in (None, run.dataset)
     ]
 
 

@@ -6,8 +6,10 @@
 from balenas.benchmarks.nb101 import COMPACT, validate_nb101_source
 from balenas.stages.fig1_nb1shot1 import fig1_outputs, lookup_state
 
-NB1SHOT1_SPACES = [
-    s for s in dict.fromkeys(run.space for run in RUNS) if s.startswith("nb1shot1-")
+NB1SHOT1_PAIRS = [
+    (space, dataset)
+    for space, dataset in space_dataset_pairs()
+    if space.startswith("nb1shot1-")
 ]
 NB101_SOURCE, NB101_OFF = lookup_state(
     (config.get("benchmarks") or {}).get("nb101"),
@@ -30,12 +32,21 @@ CODE["fig1"] = code_hash(
     ]
 )
 
-for _space in NB1SHOT1_SPACES:
-    FINAL_TARGETS.extend(fig1_outputs(RESULTS, _space).values())
+FIG1_TARGETS = [
+    path for pair in NB1SHOT1_PAIRS for path in fig1_outputs(RESULTS, *pair).values()
+]
+FINAL_TARGETS.extend(FIG1_TARGETS)
 
 
 localrules:
     fig1_nb1shot1,
+    fig1,
+
+
+# Target: every Figure 1 of the sheet (snakemake fig1).
+rule fig1:
+    input:
+        FIG1_TARGETS,
 
 
 rule convert_nb101:
@@ -58,25 +69,23 @@ rule convert_nb101:
 
 rule fig1_nb1shot1:
     input:
-        history=lambda w: all_runs(f"{RESULTS}/search/{RUN}/history.csv", space=w.space),
+        history=lambda w: all_runs(
+            f"{RESULTS}/search/{RUN}/history.csv", space=w.space, dataset=w.dataset
+        ),
         table=[NB101_TABLE] if NB101_TABLE else [],
     output:
-        **for_report(
-            {
-                "png": f"{RESULTS}/figures/fig1_nb1shot1_{{space}}.png",
-                "pdf": f"{RESULTS}/figures/fig1_nb1shot1_{{space}}.pdf",
-                "csv": f"{RESULTS}/tables/fig1_nb1shot1_{{space}}.csv",
-            }
-        ),
+        **for_report(fig1_outputs(RESULTS, "{space}", "{dataset}")),
     log:
-        "logs/fig1_nb1shot1/{space}.log",
+        "logs/fig1_nb1shot1/{space}_{dataset}.log",
     benchmark:
-        "benchmarks/fig1_nb1shot1/{space}.tsv"
+        "benchmarks/fig1_nb1shot1/{space}_{dataset}.tsv"
     conda:
         "../../envs/balenas.yaml"
     threads: 1
     params:
-        runs=lambda w: [r.as_dict() for r in RUNS if r.space == w.space],
+        runs=lambda w: [
+            r.as_dict() for r in RUNS if (r.space, r.dataset) == (w.space, w.dataset)
+        ],
         off_reason=NB101_OFF,
         code=CODE["fig1"],
     script:

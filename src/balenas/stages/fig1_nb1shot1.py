@@ -12,9 +12,10 @@ from balenas.benchmarks.nb101 import COMPACT, load_nb101_table, validate_nb101_s
 from balenas.report.fig1_nb1shot1 import epoch_errors, write_fig1
 
 
-def fig1_outputs(results: str, space: str) -> dict[str, str]:
-    """The files the Figure-1 job of ``space`` writes (one place for the rule and the writer)."""
-    stem = f"fig1_nb1shot1_{space}"
+def fig1_outputs(results: str, space: str, dataset: str) -> dict[str, str]:
+    """The files the Figure-1 job of ``space`` searched on ``dataset`` writes (one place for the rule and the
+    writer; wildcards such as ``"{space}"`` pass through)."""
+    stem = f"fig1_nb1shot1_{space}_{dataset}"
     return {
         "png": f"{results}/figures/{stem}.png",
         "pdf": f"{results}/figures/{stem}.pdf",
