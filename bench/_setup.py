@@ -32,13 +32,18 @@ def add_size_args(ap: argparse.ArgumentParser, steps: int) -> None:
     ap.add_argument("--batch", type=int, default=64)
 
 
-def paper_search_config(method: str, order: int, args: argparse.Namespace) -> SearchConfig:
-    """The paper config's search settings for ``method`` and ``order``, at the benchmark's sizes, without
-    Hessian tracking (the benchmarks time search steps)."""
+#: The supernet keys that ``--channels`` / ``--cells`` set, per space.
+SIZE_KEYS: dict[str, tuple[str, str]] = {"nb201": ("channels", "cells_per_stage"), "darts": ("C", "layers")}
+
+
+def paper_search_config(method: str, order: int, args: argparse.Namespace, space: str = "nb201") -> SearchConfig:
+    """The paper config's search settings for ``method`` and ``order`` in ``space``, at the benchmark's
+    sizes, without Hessian tracking (the benchmarks time search steps)."""
     paper = yaml.safe_load(PAPER_CONFIG.read_text())
-    cfg = search_config(paper, "nb201", "random", method, order, seed=0)
-    return dataclasses.replace(cfg, batch_size=args.batch,
-                               model={"channels": args.channels, "cells_per_stage": args.cells}, hessian_every=0)
+    cfg = search_config(paper, space, "random", method, order, seed=0)
+    width, depth = SIZE_KEYS[space]
+    model = {**cfg.model, width: args.channels, depth: args.cells}
+    return dataclasses.replace(cfg, batch_size=args.batch, model=model, hessian_every=0)
 
 
 def random_halves(args: argparse.Namespace) -> tuple[ImageSet, ImageSet, DataConfig]:
