@@ -10,16 +10,14 @@ alternates with every weight step (the loop's rhythm), with one sample per updat
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from balenas.archdist.controller import LSTMController
-from balenas.archopt.base import ArchOptimizer
+from balenas.archopt.base import TorchArchOptimizer
 from balenas.archopt.steps import ArchStepInputs, StepStats
 
 
-class ControllerAdam(ArchOptimizer):
+class ControllerAdam(TorchArchOptimizer):
     """Adam on the controller's parameters; ``step`` takes one gradient per named controller parameter."""
 
     def __init__(
@@ -33,28 +31,10 @@ class ControllerAdam(ArchOptimizer):
     ) -> None:
         if not 0.0 <= baseline_decay < 1.0:
             raise ValueError(f"method_settings.enas.baseline_decay must be in [0, 1), got {baseline_decay}")
-        self.params = dict(dist.named_parameters())
-        self.opt = torch.optim.Adam(list(self.params.values()), lr=lr, betas=tuple(betas))
-        self.grad_clip = float(grad_clip)
+        params = dict(dist.named_parameters())
+        super().__init__(params, torch.optim.Adam(list(params.values()), lr=lr, betas=tuple(betas)), grad_clip)
         #: REINFORCE's reward shaping, read by :func:`reinforce_arch_step`
         self.entropy_weight, self.baseline_decay = float(entropy_weight), float(baseline_decay)
-
-    def step(self, grads: dict[str, torch.Tensor]) -> None:
-        if set(grads) != set(self.params):
-            raise ValueError(f"gradients for {sorted(grads)}; the controller has {sorted(self.params)}")
-        for name, p in self.params.items():
-            p.grad = grads[name].detach().clone().to(p.device)
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(list(self.params.values()), self.grad_clip)
-        self.opt.step()
-        for p in self.params.values():
-            p.grad = None
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.opt.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.opt.load_state_dict(state)
 
 
 def update_baseline(baseline: float, reward: float, decay: float) -> float:
