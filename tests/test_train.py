@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from balenas.checkpoints import read_checkpoint
 from balenas.data import DataConfig, ImageSet
 from balenas.spaces.darts import PUBLISHED, format_genotype
 from balenas.supernets.darts_network import EvalNetworkConfig
@@ -200,7 +201,7 @@ def test_sigkill_mid_epoch_then_rerun_gives_bit_identical_weights(tmp_path: Path
     killed = _child(script, tmp_path / "run.ckpt", tmp_path / "run.pt", "1:1")  # epoch 2, step 2 of 3 epochs
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (tmp_path / "run.pt").exists()
-    assert torch.load(tmp_path / "run.ckpt", weights_only=False)["epochs_done"] == 1
+    assert read_checkpoint(tmp_path / "run.ckpt")["epochs_done"] == 1
     again = _child(script, tmp_path / "run.ckpt", tmp_path / "run.pt", None)
     assert again.returncode == 0, again.stderr
     b = torch.load(tmp_path / "run.pt")
@@ -217,6 +218,26 @@ def test_sigkill_mid_epoch_then_rerun_gives_bit_identical_weights(tmp_path: Path
 
     init = build_state(cfg, DARTS_V2, 10, 1, torch.device("cpu"), DistContext()).network.state_dict()
     assert not torch.equal(init["classifier.weight"], ref["classifier.weight"])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_damaged_retrain_checkpoint_is_ignored_with_a_warning(tmp_path: Path, caplog, damage) -> None:
+    from balenas.train import DistContext, _try_resume, build_state, fingerprint
+
+    cfg = tiny_cfg(epochs=1)
+    tr, te = _digits()
+    ckpt = tmp_path / "run.ckpt"
+    train(cfg, DARTS_V2, "DARTS_V2", _memory(cfg, tr, te), torch.device("cpu"), checkpoint=ckpt)
+    assert read_checkpoint(ckpt)["epochs_done"] == 1  # intact, it would be read
+    blob = bytearray(ckpt.read_bytes())
+    if damage == "truncate":
+        blob = blob[: len(blob) // 2]
+    else:
+        blob[len(blob) // 2] ^= 0x01
+    ckpt.write_bytes(bytes(blob))
+    state = build_state(cfg, DARTS_V2, 10, 1, torch.device("cpu"), DistContext())
+    assert _try_resume(state, ckpt, fingerprint(cfg, "DARTS_V2", {}, 1)) == 0
+    assert "starting from scratch" in caplog.text and "another configuration" not in caplog.text
 
 
 # ------------------------------------------------------------------------------------ ImageNet folders
@@ -322,7 +343,7 @@ def test_data_parallel_path_on_cpu_with_two_ranks(tmp_path: Path) -> None:
     assert r0["w"] == r1["w"]
     untimed = [[{k: v for k, v in row.items() if k != "epoch_seconds"} for row in r["history"]] for r in (r0, r1)]
     assert r0["history"][-1]["test_n"] == 32 and untimed[0] == untimed[1]
-    assert torch.load(tmp_path / "ckpt.pt", weights_only=False)["epochs_done"] == 2
+    assert read_checkpoint(tmp_path / "ckpt.pt")["epochs_done"] == 2
 
 
 def test_bf16_autocast_option_runs_and_changes_the_numbers() -> None:

@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from balenas.checkpoints import read_checkpoint, write_checkpoint
 from balenas.registry import Registry
 from balenas.runtime import derived_generator, environment_info, seed_everything, torch_save
 from balenas.supernets.darts_network import DartsNetwork, EvalNetworkConfig, count_params_m
@@ -228,9 +229,11 @@ def build_state(cfg: TrainConfig, genotype: Any, num_classes: int, in_channels: 
 
 
 def _try_resume(state: _State, path: Path | None, fp: str) -> int:
-    if path is None or not path.exists():
+    """Epochs already done by the checkpoint at ``path`` (loaded into ``state``); 0 when it is absent,
+    damaged (checksum; :func:`balenas.checkpoints.read_checkpoint` warns) or of another configuration."""
+    ckpt = read_checkpoint(path)
+    if ckpt is None:
         return 0
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if ckpt.get("fingerprint") != fp:
         log.warning("checkpoint %s belongs to another configuration, data or code; starting afresh", path)
         return 0
@@ -243,8 +246,9 @@ def _try_resume(state: _State, path: Path | None, fp: str) -> int:
 
 
 def _save(state: _State, path: Path, epochs_done: int, fp: str) -> None:
-    torch_save({"fingerprint": fp, "epochs_done": epochs_done, "network": state.network.state_dict(),
-                "opt": state.opt.state_dict(), "sched": state.sched.state_dict(), "history": state.history}, path)
+    write_checkpoint({"fingerprint": fp, "epochs_done": epochs_done, "network": state.network.state_dict(),
+                      "opt": state.opt.state_dict(), "sched": state.sched.state_dict(), "history": state.history},
+                     path)
 
 
 # ---------------------------------------------------------------------------------------------------- loops
