@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from balenas.analysis.hessian import HESSIAN_CHUNK
 from balenas.archdist import ArchDistribution
 from balenas.archopt.base import ArchOptimizer
 from balenas.archopt.gradients import get_estimator
@@ -73,6 +74,7 @@ class SearchConfig:
     weight_step_alpha: str = "sample"
     hessian_every: int = 0  # 0: never; k: every k epochs (and after the last)
     hessian_batches: int = 1
+    hessian_chunk: int = HESSIAN_CHUNK  # Hessian rows per batched backward (memory, not values)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
     on_divergence: str = "fail"  # issue 16: fail | skip_step (balenas.guards)
 
@@ -86,7 +88,7 @@ class SearchConfig:
         WEIGHT_STEP_ALPHA.get(self.weight_step_alpha)
         ON_DIVERGENCE.get(self.on_divergence)  # issue 16
         space.make_model_config(self.model)
-        for key in ("epochs", "batch_size", "hessian_batches"):
+        for key in ("epochs", "batch_size", "hessian_batches", "hessian_chunk"):
             if getattr(self, key) < 1:
                 raise ValueError(f"search.{key} must be >= 1, got {getattr(self, key)}")
         if self.hessian_every < 0:

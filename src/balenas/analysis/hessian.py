@@ -154,17 +154,19 @@ def validation_loss_hessian(
     batches: Sequence[Batch],
     criterion: Criterion,
     arch_weight_decay: float = 0.0,
+    chunk: int = HESSIAN_CHUNK,
 ) -> torch.Tensor:
     """Hessian w.r.t. alpha of the validation loss averaged over ``batches`` (unweighted mean of the
     per-batch losses, plus ``arch_weight_decay / 2 ||alpha||^2``); (n, n), symmetric.
 
-    The Hessian is linear in the loss, so it is accumulated batch by batch (memory of one batch).
+    The Hessian is linear in the loss, so it is accumulated batch by batch (memory of one batch, times
+    ``chunk`` rows per batched backward: see :func:`architecture_hessian`).
     """
     if len(batches) == 0:
         raise ValueError("validation_loss_hessian needs at least one validation batch")
     total: torch.Tensor | None = None
     for batch in batches:
-        h = architecture_hessian(validation_loss_fn(network, to_weights, batch, criterion), alpha)
+        h = architecture_hessian(validation_loss_fn(network, to_weights, batch, criterion), alpha, chunk)
         total = h if total is None else total + h
     assert total is not None
     hess = total / len(batches)
@@ -180,10 +182,11 @@ def validation_hessian_spectrum(
     batches: Sequence[Batch],
     criterion: Criterion,
     arch_weight_decay: float = 0.0,
+    chunk: int = HESSIAN_CHUNK,
 ) -> HessianSpectrum:
     """Eigenvalues of :func:`validation_loss_hessian`; ``.max_eigenvalue`` is the one to log."""
     return spectrum_of(
-        validation_loss_hessian(network, to_weights, alpha, batches, criterion, arch_weight_decay)
+        validation_loss_hessian(network, to_weights, alpha, batches, criterion, arch_weight_decay, chunk)
     )
 
 

@@ -49,6 +49,7 @@ class _HasSearchSettings(Protocol):
     seed: int
     batch_size: int
     hessian_batches: int
+    hessian_chunk: int
 
 
 class _HasNetworkAndDist(Protocol):
@@ -94,6 +95,7 @@ def hessian_record(cfg: _HasSearchSettings, state: _HasNetworkAndDist, a_half: I
             flatten(dist.mean_alpha()),
             batches,
             nn.CrossEntropyLoss(),
+            chunk=cfg.hessian_chunk,
         )
     finally:
         net.train(was_training)
