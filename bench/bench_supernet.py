@@ -16,6 +16,7 @@ backward). Goals of issue 15: fast time <= 0.5x the reference's, aten ops <= 0.3
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import sys
 import time
@@ -31,7 +32,7 @@ from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from balenas.spaces.nb201 import NB201_OPS  # noqa: E402
 from balenas.spaces.nb201 import NB201Config
 from balenas.supernets.nb201 import nb201_supernet  # noqa: E402
-from balenas.supernets.nb201_fast import nb201_fast_supernet  # noqa: E402
+from balenas.supernets.nb201_fast import FastNB201Network, nb201_fast_supernet  # noqa: E402
 
 
 class OpCounter(TorchDispatchMode):
@@ -73,6 +74,12 @@ def copy_reference_weights(ref: nn.Module, ours: nn.Module) -> None:
             vd.copy_(vs)
 
 
+def weight_grads(net: nn.Module) -> list[torch.Tensor]:
+    """The weight gradients in the plain supernet's parameter order (the fast one's fused kernels split)."""
+    grads = {k: p.grad for k, p in net.named_parameters()}
+    return list((net.to_plain(grads) if isinstance(net, FastNB201Network) else grads).values())
+
+
 def ref_step(ref: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     _, logits = ref(x)
     nn.functional.cross_entropy(logits, y).backward()
@@ -101,7 +108,7 @@ def main() -> None:
     plain = nb201_supernet(NB201Config(args.channels, args.cells), 10)
     fast = nb201_fast_supernet(args.channels, args.cells, 10, pool_as_conv=not args.avg_pool)
     copy_reference_weights(ref, plain)
-    copy_reference_weights(ref, fast)
+    fast.load_state_dict(plain.state_dict())  # the fast supernet's fused kernels load from the plain layout
     alphas = {name: nn.Parameter(ref.arch_parameters.detach().clone()) for name in ("plain", "fast")}
     x = torch.randn(args.batch, 3, args.size, args.size)
     y = torch.randint(10, (args.batch,))
@@ -127,18 +134,50 @@ def main() -> None:
     print(f"NB201 supernet C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
           f"{args.threads} thread(s), torch {torch.__version__}, "
           f"fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}")
+    grads = {name: weight_grads(nets[name]) for name in ("plain", "fast")}
     for name in ("plain", "fast"):
         dl = (logits[name] - logits["reference"]).abs().max().item()
-        dw = max((p.grad - g).abs().max().item() for p, g in zip(nets[name].parameters(), ref_grads))
+        dw = max((p - g).abs().max().item() for p, g in zip(grads[name], ref_grads))
         da = (alphas[name].grad - ref.arch_parameters.grad).abs().max().item()
         print(f"{name:>9} vs reference: max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  "
               f"max |arch grad diff| {da:.2e}  (goal <= 1e-4)")
 
     dl = (logits["fast"] - logits["plain"]).abs().max().item()
-    dw = max((p.grad - q.grad).abs().max().item() for p, q in zip(fast.parameters(), plain.parameters()))
+    dw = max((p - q).abs().max().item() for p, q in zip(grads["fast"], grads["plain"]))
     da = (alphas["fast"].grad - alphas["plain"].grad).abs().max().item()
     print(f"     fast vs plain    : max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  "
           f"max |arch grad diff| {da:.2e}")
+
+    # float64: the same three networks agree to ~1e-15 (identical computations); and how far float32 is from
+    # float64 for each (the reference's own float32 rounding, which any reordering of sums also meets)
+    ref64, plain64, fast64 = (copy.deepcopy(n).double() for n in (ref, plain, fast))
+    for net in (ref64, plain64, fast64):
+        net.zero_grad(set_to_none=True)
+    a64 = {name: nn.Parameter(ref64.arch_parameters.detach().clone()) for name in ("plain", "fast")}
+    x64 = x.double()
+    l64 = {"reference": ref_step(ref64, x64, y).detach(), "plain": our_step(plain64, a64["plain"], x64, y).detach(),
+           "fast": our_step(fast64, a64["fast"], x64, y).detach()}
+    g64 = {"reference": [p.grad for k, p in ref64.named_parameters()
+                         if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))],
+           "plain": weight_grads(plain64), "fast": weight_grads(fast64)}
+    ga64 = {"reference": ref64.arch_parameters.grad, "plain": a64["plain"].grad, "fast": a64["fast"].grad}
+    g32 = {"reference": ref_grads, **grads}
+    ga32 = {"reference": ref.arch_parameters.grad, **{n: alphas[n].grad for n in ("plain", "fast")}}
+
+    def diffs(la, ga, aa, lb, gb, ab) -> str:
+        dl = (la - lb).abs().max().item()
+        dw = max((p - q.to(p.dtype)).abs().max().item() for p, q in zip(ga, gb))
+        da = (aa - ab.to(aa.dtype)).abs().max().item()
+        return f"max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  max |arch grad diff| {da:.2e}"
+
+    for name in ("plain", "fast"):
+        print(f"{name:>9} vs reference, both float64: "
+              + diffs(l64[name], g64[name], ga64[name], l64["reference"], g64["reference"], ga64["reference"]))
+    for name in ("reference", "plain", "fast"):
+        print(f"{name:>9} float32 vs reference float64: "
+              + diffs(logits[name].double(), [g.double() for g in g32[name]], ga32[name].double(),
+                      l64["reference"], g64["reference"], ga64["reference"]))
+    del ref64, plain64, fast64
 
     # aten operations per forward+backward step
     ops = {}
