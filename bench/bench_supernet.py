@@ -86,7 +86,10 @@ def ref_step(ref: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return logits
 
 
-def our_step(net: nn.Module, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def our_step(net: nn.Module, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+             channels_last: bool = False) -> torch.Tensor:
+    if channels_last:  # as SpeedWrapper does
+        x = x.contiguous(memory_format=torch.channels_last)
     logits = net(x, torch.softmax(alpha, dim=-1))
     nn.functional.cross_entropy(logits, y).backward()
     return logits
@@ -101,6 +104,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--avg-pool", action="store_true", help="fast supernet: avg_pool2d, not a depthwise conv")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="fast supernet in NHWC (search.speed.channels_last): faster CPU convs, less exact CPU BN")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -109,6 +114,8 @@ def main() -> None:
     fast = nb201_fast_supernet(args.channels, args.cells, 10, pool_as_conv=not args.avg_pool)
     copy_reference_weights(ref, plain)
     fast.load_state_dict(plain.state_dict())  # the fast supernet's fused kernels load from the plain layout
+    if args.channels_last:
+        fast.to(memory_format=torch.channels_last)
     alphas = {name: nn.Parameter(ref.arch_parameters.detach().clone()) for name in ("plain", "fast")}
     x = torch.randn(args.batch, 3, args.size, args.size)
     y = torch.randint(10, (args.batch,))
@@ -116,7 +123,7 @@ def main() -> None:
     steps = {
         "reference": lambda: ref_step(ref, x, y),
         "plain": lambda: our_step(plain, alphas["plain"], x, y),
-        "fast": lambda: our_step(fast, alphas["fast"], x, y),
+        "fast": lambda: our_step(fast, alphas["fast"], x, y, args.channels_last),
     }
     nets = {"reference": ref, "plain": plain, "fast": fast}
 
@@ -133,7 +140,8 @@ def main() -> None:
                  if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))]
     print(f"NB201 supernet C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
           f"{args.threads} thread(s), torch {torch.__version__}, "
-          f"fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}")
+          f"fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}"
+          f"{', fast in channels_last' if args.channels_last else ''}")
     grads = {name: weight_grads(nets[name]) for name in ("plain", "fast")}
     for name in ("plain", "fast"):
         dl = (logits[name] - logits["reference"]).abs().max().item()
@@ -156,7 +164,7 @@ def main() -> None:
     a64 = {name: nn.Parameter(ref64.arch_parameters.detach().clone()) for name in ("plain", "fast")}
     x64 = x.double()
     l64 = {"reference": ref_step(ref64, x64, y).detach(), "plain": our_step(plain64, a64["plain"], x64, y).detach(),
-           "fast": our_step(fast64, a64["fast"], x64, y).detach()}
+           "fast": our_step(fast64, a64["fast"], x64, y, args.channels_last).detach()}
     g64 = {"reference": [p.grad for k, p in ref64.named_parameters()
                          if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))],
            "plain": weight_grads(plain64), "fast": weight_grads(fast64)}

@@ -10,11 +10,13 @@ from balenas.supernets.nb201_fast import EDGE_ORDER, OUT_EDGES, FastNB201Network
 TOL = 1e-5
 
 
-def _pair(pool_as_conv=False, channels=4, cells=1, channels_last=True):
+def _pair(pool_as_conv=False, channels=4, cells=1, channels_last=False):
     torch.manual_seed(0)
     plain = nb201_supernet(NB201Config(channels, cells), 10, 3)
-    fast = nb201_fast_supernet(channels, cells, 10, 3, pool_as_conv=pool_as_conv, channels_last=channels_last)
+    fast = nb201_fast_supernet(channels, cells, 10, 3, pool_as_conv=pool_as_conv)
     fast.load_state_dict(plain.state_dict())
+    if channels_last:  # as search.speed.channels_last does: parameters (fused kernels too) and inputs NHWC
+        fast.to(memory_format=torch.channels_last)
     return plain, fast
 
 
@@ -31,7 +33,7 @@ def _step(net, x, y, alpha):
     return logits.detach(), [grads[0], *by_name.values()], list(by_name)
 
 
-@pytest.mark.parametrize("pool_as_conv,channels_last", [(False, True), (True, True), (True, False)])
+@pytest.mark.parametrize("pool_as_conv,channels_last", [(False, False), (True, False), (True, True)])
 def test_fast_supernet_outputs_and_gradients_equal_plain(pool_as_conv, channels_last):
     torch.set_num_threads(1)
     plain, fast = _pair(pool_as_conv, cells=2, channels_last=channels_last)
@@ -39,7 +41,8 @@ def test_fast_supernet_outputs_and_gradients_equal_plain(pool_as_conv, channels_
     x, y = torch.randn(4, 3, 8, 8, generator=gen), torch.randint(10, (4,), generator=gen)
     alpha = torch.randn(6, 5, generator=gen)
     lp, gp, names_p = _step(plain, x, y, alpha)
-    lf, gf, names_f = _step(fast, x, y, alpha)
+    xf = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    lf, gf, names_f = _step(fast, xf, y, alpha)
     assert (lp - lf).abs().max() <= TOL
     assert names_p == names_f  # every plain parameter's gradient, in the plain order
     for a, b in zip(gp, gf):
@@ -120,3 +123,23 @@ def test_fast_supernet_equals_plain_in_float64():
     assert (lp - lf).abs().max() <= 1e-12
     for a, b in zip(gp, gf):
         assert (a - b).abs().max() <= 1e-12
+
+
+def test_fast_supernet_second_order_hypergradient_equals_plain():
+    # DARTS' unrolled step substitutes parameters by name (functional_call): the fused kernels must take part
+    from balenas.archopt.unrolled import unrolled_hypergradient
+
+    plain, fast = _pair(cells=1)
+    plain, fast = plain.double(), fast.double()
+    gen = torch.Generator().manual_seed(3)
+    batch = lambda: (torch.randn(4, 3, 8, 8, generator=gen, dtype=torch.float64),  # noqa: E731
+                     torch.randint(10, (4,), generator=gen))
+    train, val = batch(), batch()
+    alpha = torch.randn(6, 5, generator=gen, dtype=torch.float64)
+    grads = []
+    for net in (plain, fast):
+        opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
+        grads.append(unrolled_hypergradient(net, lambda a: torch.softmax(a, -1), alpha, train, val, opt,
+                                            nn.functional.cross_entropy))
+    assert grads[0].abs().max() > 0
+    assert (grads[0] - grads[1]).abs().max() <= 1e-10

@@ -216,18 +216,16 @@ class FastNB201Network(NB201Network):
     """:class:`NB201Network` with the fast supernet forward. Its conv kernels are fused per (cell, source
     node, conv type) (:func:`fuse_cell_convs`); its state dict is the plain supernet's, key for key and in
     the same order (the fused kernels are split on saving and concatenated on loading), so checkpoints load
-    either way. ``channels_last`` runs the network in NHWC memory layout (oneDNN's fast CPU convolutions)."""
+    either way. It runs in either memory layout (``search.speed.channels_last`` converts it): its concatenations
+    and splits keep the layout, and its fused kernels are converted with the network."""
 
-    def __init__(self, *args, pool_as_conv: bool = True, channels_last: bool = True, **kwargs) -> None:
+    def __init__(self, *args, pool_as_conv: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for layer in self.cells:
             if isinstance(layer, NB201Cell):
                 if not _is_supernet_cell(layer):
                     raise ValueError("FastNB201Network needs every op on every edge and BN without affine/stats")
                 fuse_cell_convs(layer)
-        self.channels_last = channels_last
-        if channels_last:  # 4-d parameters too: their gradients then come back in their layout (no copy)
-            self.to(memory_format=torch.channels_last)
         self._pool = PoolAsConv() if pool_as_conv else AvgPool()
         self.register_state_dict_post_hook(_split_fused)
         self.register_load_state_dict_pre_hook(_concat_fused)
@@ -268,8 +266,6 @@ class FastNB201Network(NB201Network):
             weights = weights[NB201Space.group]
         if tuple(weights.shape) != (len(NB201_EDGES), len(NB201_OPS)):
             raise ValueError(f"NB201 mixing weights must be (6, 5), got {tuple(weights.shape)}")
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
         prepared: dict[int, _Prepared] = {}
         for layer in self.cells:
@@ -314,8 +310,7 @@ def _concat_fused(module: FastNB201Network, state_dict: dict, prefix: str, *args
 
 
 def nb201_fast_supernet(
-    channels: int, cells_per_stage: int, num_classes: int, in_channels: int = 3, pool_as_conv: bool = True,
-    channels_last: bool = True,
+    channels: int, cells_per_stage: int, num_classes: int, in_channels: int = 3, pool_as_conv: bool = True
 ) -> FastNB201Network:
     """The search network of :func:`nb201_supernet`, with the fast forward."""
     return FastNB201Network(
@@ -327,7 +322,6 @@ def nb201_fast_supernet(
         affine=False,
         track_running_stats=False,
         pool_as_conv=pool_as_conv,
-        channels_last=channels_last,
     )
 
 
