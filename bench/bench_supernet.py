@@ -5,12 +5,14 @@ following batch-statistics BN cancels in exact arithmetic, so the bias is left o
 in the reference: with its (random) bias kept, the bias is cancelled only up to float rounding, which moves the
 reference's weight gradients by ~1e-4 (1e-2 relative) against its own zero-bias twin. Then, on one random
 batch: the max abs logit difference and the max abs gradient difference (weights and architecture
-parameters), then forward+backward time (interleaved repeats: reference, plain, fast, ... rotating the
+parameters), in float32 and in float64 (where any correct implementation agrees to ~1e-15), and each
+implementation's float32 distance to the float64 reference (the rounding floor any reordering of sums meets),
+then forward+backward time (interleaved repeats: reference, plain, fast, ... rotating the
 order; medians) and the number of aten operations per step (a TorchDispatchMode count of forward and
 backward). Goals of issue 15: fast time <= 0.5x the reference's, aten ops <= 0.3x.
 
     python3 -m pip install xautodl==1.0.0 --no-deps      # once; its numpy pin does not install on 3.11
-    python3 bench/bench_supernet.py [--repeats 7] [--threads 1] [--channels 16] [--cells 5] [--batch 64] [--avg-pool]
+    python3 bench/bench_supernet.py [--repeats 7] [--threads 1] [--channels 16] [--cells 5] [--batch 64] [--avg-pool] [--channels-last]
 """
 
 from __future__ import annotations

@@ -1,22 +1,26 @@
 """A faster NAS-Bench-201 supernet that computes what :func:`balenas.supernets.nb201.nb201_supernet` computes.
 
-Same modules, same parameters, same state dict (the class only overrides ``forward``), so checkpoints,
-optimizer state and parameter order are shared with the plain supernet. What changes is the hot path:
+Same modules and the same state dict, key for key and in the same order, so checkpoints of the network load
+either way; the parameters differ in one way: the conv kernels of all edges leaving one node are one
+parameter per conv type (:func:`fuse_cell_convs`; split on saving, concatenated on loading, and
+:meth:`FastNB201Network.to_plain` maps gradients to the plain layout). The weight optimizer's state is
+therefore per implementation. What changes is the hot path, per source node of a cell:
 
-* all edges leaving one node share their input: one ReLU per node, and one convolution per conv type for
-  all edges leaving the node (the edges' kernels concatenated along the output channels);
+* one ReLU, and one convolution per conv type for all edges leaving the node (their fused kernels);
 * the architecture weight of each conv op is the BN's per-channel scale: without affine parameters and
-  with batch statistics, ``w * BN(y)`` is ``batch_norm(y, weight=w)``, so the mixing costs no extra op;
-* skip connection and pooling are added once per node for all its out-edges at once (one multiply-add each);
-* average pooling is computed once per node, as a depthwise 3x3 convolution of ones whose division by the
-  count of valid inputs is folded into the mixing weight (a reciprocal count map times ``w``, once per
-  stage; ``pool_as_conv``, the default: about 2x faster than ``avg_pool2d`` forward+backward on the CPU;
-  ``pool_as_conv=False`` uses ``avg_pool2d``); ``none`` is skipped (it contributes ``w * 0``);
+  with batch statistics, ``w * BN(y)`` is ``native_batch_norm(y, weight=w)``, so the mixing costs no op;
+* skip connection and pooling of all out-edges as depthwise convolutions of the node (repeated once per
+  out-edge) whose kernels are the mixing weights (their gradients come from the convolution's backward):
+  skip a 1x1 kernel ``w_skip``, 3x3 average pooling with count_include_pad=False a 3x3 kernel of ``w_pool``
+  times a precomputed reciprocal count map (``pool_as_conv``, the default; ``pool_as_conv=False`` uses
+  ``avg_pool2d`` and a 1x1 kernel); ``none`` is skipped (it contributes ``w * 0``);
+* the edges' outputs are the channel blocks of one tensor, added into their target nodes;
 * the mixing weights are reordered and expanded to channels once per forward and stage width, not per cell.
 
-Arithmetic order differs from the plain supernet in the summation of the four terms of an edge and in BN's
-scale (``(y - mean) * invstd * w`` inside one kernel); outputs agree to float32 rounding (the tests check
-<= 1e-5 on tiny sizes; ``bench/bench_supernet.py`` prints the difference at the paper's size).
+Arithmetic order differs from the plain supernet (the sums of an edge's terms and of the convolutions'
+input gradients over edges, BN's scale inside its kernel), so float32 results differ by rounding, which the
+deep batch-statistics network amplifies in the gradients about as much as it amplifies the reference's own
+rounding (``bench/bench_supernet.py`` prints both against float64); in float64 the two agree to ~1e-15.
 """
 
 from __future__ import annotations
