@@ -5,17 +5,20 @@ following batch-statistics BN cancels in exact arithmetic, so the bias is left o
 in the reference: with its (random) bias kept, the bias is cancelled only up to float rounding, which moves the
 reference's weight gradients by ~1e-4 (1e-2 relative) against its own zero-bias twin. Then, on one random
 batch: the max abs logit difference and the max abs gradient difference (weights and architecture
-parameters), then forward+backward time (interleaved repeats: reference, plain, fast, ... rotating the
+parameters), in float32 and in float64 (where any correct implementation agrees to ~1e-15), and each
+implementation's float32 distance to the float64 reference (the rounding floor any reordering of sums meets),
+then forward+backward time (interleaved repeats: reference, plain, fast, ... rotating the
 order; medians) and the number of aten operations per step (a TorchDispatchMode count of forward and
 backward). Goals of issue 15: fast time <= 0.5x the reference's, aten ops <= 0.3x.
 
     python3 -m pip install xautodl==1.0.0 --no-deps      # once; its numpy pin does not install on 3.11
-    python3 bench/bench_supernet.py [--repeats 7] [--threads 1] [--channels 16] [--cells 5] [--batch 64] [--avg-pool]
+    python3 bench/bench_supernet.py [--repeats 7] [--threads 1] [--channels 16] [--cells 5] [--batch 64] [--avg-pool] [--channels-last]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import sys
 import time
@@ -31,7 +34,7 @@ from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from balenas.spaces.nb201 import NB201_OPS  # noqa: E402
 from balenas.spaces.nb201 import NB201Config
 from balenas.supernets.nb201 import nb201_supernet  # noqa: E402
-from balenas.supernets.nb201_fast import nb201_fast_supernet  # noqa: E402
+from balenas.supernets.nb201_fast import FastNB201Network, nb201_fast_supernet  # noqa: E402
 
 
 class OpCounter(TorchDispatchMode):
@@ -73,13 +76,22 @@ def copy_reference_weights(ref: nn.Module, ours: nn.Module) -> None:
             vd.copy_(vs)
 
 
+def weight_grads(net: nn.Module) -> list[torch.Tensor]:
+    """The weight gradients in the plain supernet's parameter order (the fast one's fused kernels split)."""
+    grads = {k: p.grad for k, p in net.named_parameters()}
+    return list((net.to_plain(grads) if isinstance(net, FastNB201Network) else grads).values())
+
+
 def ref_step(ref: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     _, logits = ref(x)
     nn.functional.cross_entropy(logits, y).backward()
     return logits
 
 
-def our_step(net: nn.Module, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def our_step(net: nn.Module, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+             channels_last: bool = False) -> torch.Tensor:
+    if channels_last:  # as SpeedWrapper does
+        x = x.contiguous(memory_format=torch.channels_last)
     logits = net(x, torch.softmax(alpha, dim=-1))
     nn.functional.cross_entropy(logits, y).backward()
     return logits
@@ -94,6 +106,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--avg-pool", action="store_true", help="fast supernet: avg_pool2d, not a depthwise conv")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="fast supernet in NHWC (search.speed.channels_last): faster CPU convs, less exact CPU BN")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -101,7 +115,9 @@ def main() -> None:
     plain = nb201_supernet(NB201Config(args.channels, args.cells), 10)
     fast = nb201_fast_supernet(args.channels, args.cells, 10, pool_as_conv=not args.avg_pool)
     copy_reference_weights(ref, plain)
-    copy_reference_weights(ref, fast)
+    fast.load_state_dict(plain.state_dict())  # the fast supernet's fused kernels load from the plain layout
+    if args.channels_last:
+        fast.to(memory_format=torch.channels_last)
     alphas = {name: nn.Parameter(ref.arch_parameters.detach().clone()) for name in ("plain", "fast")}
     x = torch.randn(args.batch, 3, args.size, args.size)
     y = torch.randint(10, (args.batch,))
@@ -109,7 +125,7 @@ def main() -> None:
     steps = {
         "reference": lambda: ref_step(ref, x, y),
         "plain": lambda: our_step(plain, alphas["plain"], x, y),
-        "fast": lambda: our_step(fast, alphas["fast"], x, y),
+        "fast": lambda: our_step(fast, alphas["fast"], x, y, args.channels_last),
     }
     nets = {"reference": ref, "plain": plain, "fast": fast}
 
@@ -126,19 +142,52 @@ def main() -> None:
                  if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))]
     print(f"NB201 supernet C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
           f"{args.threads} thread(s), torch {torch.__version__}, "
-          f"fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}")
+          f"fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}"
+          f"{', fast in channels_last' if args.channels_last else ''}")
+    grads = {name: weight_grads(nets[name]) for name in ("plain", "fast")}
     for name in ("plain", "fast"):
         dl = (logits[name] - logits["reference"]).abs().max().item()
-        dw = max((p.grad - g).abs().max().item() for p, g in zip(nets[name].parameters(), ref_grads))
+        dw = max((p - g).abs().max().item() for p, g in zip(grads[name], ref_grads))
         da = (alphas[name].grad - ref.arch_parameters.grad).abs().max().item()
         print(f"{name:>9} vs reference: max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  "
               f"max |arch grad diff| {da:.2e}  (goal <= 1e-4)")
 
     dl = (logits["fast"] - logits["plain"]).abs().max().item()
-    dw = max((p.grad - q.grad).abs().max().item() for p, q in zip(fast.parameters(), plain.parameters()))
+    dw = max((p - q).abs().max().item() for p, q in zip(grads["fast"], grads["plain"]))
     da = (alphas["fast"].grad - alphas["plain"].grad).abs().max().item()
     print(f"     fast vs plain    : max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  "
           f"max |arch grad diff| {da:.2e}")
+
+    # float64: the same three networks agree to ~1e-15 (identical computations); and how far float32 is from
+    # float64 for each (the reference's own float32 rounding, which any reordering of sums also meets)
+    ref64, plain64, fast64 = (copy.deepcopy(n).double() for n in (ref, plain, fast))
+    for net in (ref64, plain64, fast64):
+        net.zero_grad(set_to_none=True)
+    a64 = {name: nn.Parameter(ref64.arch_parameters.detach().clone()) for name in ("plain", "fast")}
+    x64 = x.double()
+    l64 = {"reference": ref_step(ref64, x64, y).detach(), "plain": our_step(plain64, a64["plain"], x64, y).detach(),
+           "fast": our_step(fast64, a64["fast"], x64, y, args.channels_last).detach()}
+    g64 = {"reference": [p.grad for k, p in ref64.named_parameters()
+                         if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))],
+           "plain": weight_grads(plain64), "fast": weight_grads(fast64)}
+    ga64 = {"reference": ref64.arch_parameters.grad, "plain": a64["plain"].grad, "fast": a64["fast"].grad}
+    g32 = {"reference": ref_grads, **grads}
+    ga32 = {"reference": ref.arch_parameters.grad, **{n: alphas[n].grad for n in ("plain", "fast")}}
+
+    def diffs(la, ga, aa, lb, gb, ab) -> str:
+        dl = (la - lb).abs().max().item()
+        dw = max((p - q.to(p.dtype)).abs().max().item() for p, q in zip(ga, gb))
+        da = (aa - ab.to(aa.dtype)).abs().max().item()
+        return f"max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  max |arch grad diff| {da:.2e}"
+
+    for name in ("plain", "fast"):
+        print(f"{name:>9} vs reference, both float64: "
+              + diffs(l64[name], g64[name], ga64[name], l64["reference"], g64["reference"], ga64["reference"]))
+    for name in ("reference", "plain", "fast"):
+        print(f"{name:>9} float32 vs reference float64: "
+              + diffs(logits[name].double(), [g.double() for g in g32[name]], ga32[name].double(),
+                      l64["reference"], g64["reference"], ga64["reference"]))
+    del ref64, plain64, fast64
 
     # aten operations per forward+backward step
     ops = {}

@@ -2,8 +2,9 @@
 change numerics (channels_last, bf16 autocast, TF32, torch.compile), all off by default.
 
 ``supernet: plain`` is the reference-style supernet (one module per op per edge); ``fast`` is
-:mod:`balenas.supernets.nb201_fast` (same parameters and state dict, float32 rounding-level differences;
-3x3 average pooling as a depthwise convolution); ``fast_avgpool`` keeps ``avg_pool2d`` for the pooling.
+:mod:`balenas.supernets.nb201_fast` (the same state dict, conv kernels fused per node; float32
+rounding-level differences; 3x3 average pooling as a depthwise convolution); ``fast_avgpool`` keeps
+``avg_pool2d`` for the pooling.
 ``vector_augment`` crops and flips a batch with one gather instead of one slice per image: bit-identical
 results, on by default.
 """

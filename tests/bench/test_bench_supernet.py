@@ -19,5 +19,11 @@ def test_bench_supernet_tiny_matches_the_reference_and_counts_fewer_ops():
         out)}
     assert diffs["plain"] == [0.0, 0.0, 0.0]  # same arithmetic as the reference once its biases are zero
     assert max(diffs["fast"]) <= 1e-5
+    # in float64 the fast supernet is the reference's computation up to float64 rounding
+    f64 = {m[0]: [float(v) for v in m[1:]] for m in re.findall(
+        r"(\w+) vs reference, both float64: max \|logit diff\| (\S+)  max \|weight grad diff\| (\S+)  "
+        r"max \|arch grad diff\| (\S+)", out)}
+    assert f64["plain"] == [0.0, 0.0, 0.0] and max(f64["fast"]) <= 1e-12
     ops = dict(re.findall(r"(\w+): forward\+backward .* aten ops/step (\d+)", out))
-    assert int(ops["fast"]) < 0.7 * int(ops["reference"])
+    # 0.36x at this size (one cell per stage: the stem, reductions and head weigh more); 0.29x at paper size
+    assert int(ops["fast"]) < 0.4 * int(ops["reference"])
