@@ -125,3 +125,32 @@ def test_grasp_with_splits_is_not_order_invariant(batch) -> None:
     a = compute_proxy("grasp", net, x, y, splits=2)
     b = compute_proxy("grasp", net, x[perm], y[perm], splits=2)
     assert a != pytest.approx(b, rel=1e-4)
+
+
+@pytest.mark.parametrize("name", ["snip", "grasp", "fisher", "jacob_cov"])
+def test_network_restored_when_the_proxy_fails(name: str, batch) -> None:
+    # Proxies score the caller's network in place (train mode, private buffers) and must put everything
+    # back even when scoring raises half-way through.
+    net = tiny_net(ARCHS[0]).eval()
+    params = list(net.parameters())
+    params[1].requires_grad_(False)
+    buffers = [b for b in net.buffers()]
+    before = snapshot(net)
+
+    def failing_forward(module: nn.Module, _inp: object, _out: torch.Tensor) -> None:
+        raise RuntimeError("boom")
+
+    handle = net.classifier.register_forward_hook(failing_forward)
+    with pytest.raises(RuntimeError, match="boom"):
+        compute_proxy(name, net, *batch)
+    handle.remove()
+    assert_same(before, snapshot(net))
+    assert all(a is b for a, b in zip(buffers, net.buffers()))  # the caller's own tensors are back
+
+
+def test_batchnorm_statistics_of_the_caller_are_never_written(batch) -> None:
+    net = tiny_net(ARCHS[0])
+    running = [m.running_mean for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    versions = [t._version for t in running]
+    compute_proxy("snip", net, *batch)
+    assert [t._version for t in running] == versions

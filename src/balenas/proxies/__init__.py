@@ -3,7 +3,7 @@
 Every proxy in :data:`PROXIES` has the signature
 ``fn(net, inputs, targets, loss_fn=F.cross_entropy, **options) -> float`` and
 
-* scores a deep copy of ``net`` in train mode (the caller's parameters, buffers, gradients, flags and
+* scores ``net`` in train mode (the caller's parameters, buffers, gradients, flags and
   mode are untouched);
 * draws no random numbers itself: the same network and batch give the same score;
 * returns a raw score whose sign convention lives in :mod:`balenas.proxies.ranking` (``SIGNS``; after
