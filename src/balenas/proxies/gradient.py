@@ -14,7 +14,7 @@ the batch (GraSP's ``splits``) breaks that: BatchNorm statistics then depend on 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -49,6 +49,60 @@ def _prepared(
         yield work, inputs.to(device), targets.to(device)
 
 
+def _snip_score(weights: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]) -> float:
+    with torch.no_grad():
+        return float(sum((g * w).abs().sum() for g, w in zip(grads, weights)))
+
+
+def _grad_norm_score(grads: Sequence[torch.Tensor]) -> float:
+    with torch.no_grad():
+        return float(sum(g.norm() for g in grads))
+
+
+def _grasp_score(weights: Sequence[torch.Tensor], grad_f: Sequence[torch.Tensor], num_iters: int = 1) -> float:
+    """``sum -theta * (H g)`` with ``g = num_iters * grad_f`` and ``H g`` one double backward through the
+    graph of ``grad_f`` (the loss gradient taken with ``create_graph=True``), w.r.t. ``weights`` only."""
+    grad_w = [num_iters * g.detach() for g in grad_f]
+    hg = grads_or_zeros(sum((gw * gf).sum() for gw, gf in zip(grad_w, grad_f)), weights)
+    with torch.no_grad():
+        return float(sum((-w * h).sum() for w, h in zip(weights, hg)))
+
+
+GradientScore = Callable[[Sequence[torch.Tensor], Sequence[torch.Tensor]], float]
+
+#: Proxies that, with their default options, read only the loss gradient w.r.t. the conv/linear weights on
+#: the whole batch, and their score from (weights, gradients): :func:`gradient_scores` computes any of them
+#: from one forward and one backward pass.
+FROM_GRADIENT: dict[str, GradientScore] = {
+    "snip": _snip_score,
+    "grad_norm": lambda _weights, grads: _grad_norm_score(grads),
+    "grasp": _grasp_score,
+}
+SHARED_GRADIENT: tuple[str, ...] = tuple(FROM_GRADIENT)
+
+
+def gradient_scores(
+    names: Sequence[str],
+    net: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: LossFn = F.cross_entropy,
+) -> dict[str, float]:
+    """The scores ``names`` (of :data:`SHARED_GRADIENT`, default options) from one loss gradient.
+
+    Each value is the one the proxy computes alone, to the last bit: the same forward and backward
+    operations on the same tensors (the gradient is taken with ``create_graph=True`` only when GraSP is
+    asked for, which does not change its values). SNIP and grad_norm then cost nothing beyond GraSP.
+    """
+    unknown = [n for n in names if n not in SHARED_GRADIENT]
+    if unknown:
+        raise ValueError(f"gradient_scores computes {', '.join(SHARED_GRADIENT)}; not {unknown}")
+    with _prepared(net, inputs, targets) as (work, x, y):
+        weights = layer_weights(work)
+        grads = grads_or_zeros(_loss(work, x, y, loss_fn), weights, create_graph="grasp" in names)
+        return {name: FROM_GRADIENT[name](weights, grads) for name in names}
+
+
 def snip(
     net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn: LossFn = F.cross_entropy
 ) -> float:
@@ -59,9 +113,7 @@ def snip(
     """
     with _prepared(net, inputs, targets) as (work, x, y):
         weights = layer_weights(work)
-        grads = grads_or_zeros(_loss(work, x, y, loss_fn), weights)
-        with torch.no_grad():
-            return float(sum((g * w).abs().sum() for g, w in zip(grads, weights)))
+        return _snip_score(weights, grads_or_zeros(_loss(work, x, y, loss_fn), weights))
 
 
 def grad_norm(
@@ -69,9 +121,7 @@ def grad_norm(
 ) -> float:
     """Sum over conv/linear layers of the Euclidean norm of the layer's weight gradient (higher is better)."""
     with _prepared(net, inputs, targets) as (work, x, y):
-        grads = grads_or_zeros(_loss(work, x, y, loss_fn), layer_weights(work))
-        with torch.no_grad():
-            return float(sum(g.norm() for g in grads))
+        return _grad_norm_score(grads_or_zeros(_loss(work, x, y, loss_fn), layer_weights(work)))
 
 
 def grasp(
@@ -108,18 +158,16 @@ def grasp(
         if len(bounds) == 1:
             # One chunk: the graph of the first pass serves both g and the Hessian-vector product.
             grad_f = grads_or_zeros(_loss(work, x, y, loss_fn, temperature), weights, create_graph=True)
-            grad_w = [num_iters * g.detach() for g in grad_f]
-            hg = grads_or_zeros(sum((gw * gf).sum() for gw, gf in zip(grad_w, grad_f)), weights)
-        else:
-            grad_w = [torch.zeros_like(w) for w in weights]
-            for st, en in bounds:
-                g = grads_or_zeros(_loss(work, x[st:en], y[st:en], loss_fn, temperature), weights)
-                grad_w = [acc + num_iters * gi for acc, gi in zip(grad_w, g)]
-            hg = [torch.zeros_like(w) for w in weights]
-            for st, en in bounds:
-                grad_f = grads_or_zeros(_loss(work, x[st:en], y[st:en], loss_fn, temperature), weights, True)
-                z = sum((gw * gf).sum() for gw, gf in zip(grad_w, grad_f))
-                hg = [acc + h for acc, h in zip(hg, grads_or_zeros(z, weights))]
+            return _grasp_score(weights, grad_f, num_iters)
+        grad_w = [torch.zeros_like(w) for w in weights]
+        for st, en in bounds:
+            g = grads_or_zeros(_loss(work, x[st:en], y[st:en], loss_fn, temperature), weights)
+            grad_w = [acc + num_iters * gi for acc, gi in zip(grad_w, g)]
+        hg = [torch.zeros_like(w) for w in weights]
+        for st, en in bounds:
+            grad_f = grads_or_zeros(_loss(work, x[st:en], y[st:en], loss_fn, temperature), weights, True)
+            z = sum((gw * gf).sum() for gw, gf in zip(grad_w, grad_f))
+            hg = [acc + h for acc, h in zip(hg, grads_or_zeros(z, weights))]
         with torch.no_grad():
             return float(sum((-w * h).sum() for w, h in zip(weights, hg)))
 
