@@ -6,9 +6,13 @@ architecture for each proxy.
 
 With ``--reference DIR`` (a checkout of github.com/SamsungLabs/zero-cost-nas; only its ``foresight``
 package is imported, at run time, from that directory) the reference implementation scores the very same
-networks in the same run, interleaved architecture by architecture so both see the same machine load,
-and the script also prints the time ratio (reference / ours) and the largest relative difference of the
-scores. Nothing of the reference is copied into this project.
+networks in the same run, interleaved proxy by proxy (which of the two goes first alternates between
+architectures) so both see the same machine load, and the script also prints the time ratio (reference /
+ours: of the mean times, and the median of the per-architecture ratios, which a load spike on a shared
+machine does not move) and the largest relative difference of the scores. The last line times
+:func:`balenas.proxies.compute_proxies` scoring all the proxies of one architecture together (SNIP and
+GraSP share one loss gradient) against the reference's time for all of them. Nothing of the reference is
+copied into this project.
 
 Example::
 
@@ -18,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -29,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from balenas.proxies import PAPER_PROXIES, PROXIES, compute_proxy
+from balenas.proxies import PAPER_PROXIES, PROXIES, compute_proxies, compute_proxy
 from balenas.spaces import get_space
 from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_network
@@ -92,34 +97,48 @@ def main(argv: list[str] | None = None) -> None:
     ours: dict[str, list[float]] = {n: [] for n in args.proxies}
     refs: dict[str, list[float]] = {n: [] for n in args.proxies}
     rel: dict[str, float] = {n: 0.0 for n in args.proxies}
+    joint: list[float] = []
+    load = os.getloadavg()[0]
     total = time.perf_counter()
     for i, genotype in enumerate(genotypes):
         torch.manual_seed(args.seed + i)
         net = nb201_network(genotype, NB201Config(args.channels, args.cells), 10, 3)
         for name in args.proxies:
-            mine, dt = timed(lambda: compute_proxy(name, net, x, y))
-            ours[name].append(dt)
+            runs = [("ours", lambda: compute_proxy(name, net, x, y))]
             if reference is not None:
-                theirs, dt_ref = timed(lambda: reference(name, net, x, y))
-                refs[name].append(dt_ref)
-                rel[name] = max(rel[name], abs(mine - theirs) / max(abs(theirs), 1e-300))
+                runs.append(("ref", lambda: reference(name, net, x, y)))
+            values: dict[str, float] = {}
+            for who, fn in runs if i % 2 == 0 else runs[::-1]:
+                values[who], dt = timed(fn)
+                (ours if who == "ours" else refs)[name].append(dt)
+            if reference is not None:
+                theirs = values["ref"]
+                rel[name] = max(rel[name], abs(values["ours"] - theirs) / max(abs(theirs), 1e-300))
+        joint.append(timed(lambda: compute_proxies(args.proxies, net, x, y))[1])
         print(f"[{i + 1}/{args.count}] {space.to_string(genotype)}", flush=True)
 
     print(
         f"\n{args.count} NB201 archs, C={args.channels}, N={args.cells}, batch {args.batch}x3x32x32, "
-        f"torch {torch.__version__}, {args.threads} thread(s), wall {time.perf_counter() - total:.1f}s"
+        f"torch {torch.__version__}, {args.threads} thread(s), wall {time.perf_counter() - total:.1f}s, "
+        f"load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     header = f"{'proxy':10s} {'s/arch':>8s} {'median':>8s}"
     if reference is not None:
-        header += f" {'ref s/arch':>10s} {'ref/ours':>8s} {'max rel diff':>12s}"
+        header += f" {'ref s/arch':>10s} {'ref/ours':>8s} {'median r/o':>10s} {'max rel diff':>12s}"
     print(header)
     for name in args.proxies:
-        line = f"{name:10s} {statistics.mean(ours[name]):8.3f} {statistics.median(ours[name]):8.3f}"
-        if reference is not None:
-            mean_ref = statistics.mean(refs[name])
-            line += f" {mean_ref:10.3f} {mean_ref / statistics.mean(ours[name]):8.2f} {rel[name]:12.2e}"
-        print(line)
+        print(_row(name, ours[name], refs[name] if reference is not None else None, rel[name]))
+    ref_all = [sum(t) for t in zip(*refs.values())] if reference is not None else None
+    print(_row("together", joint, ref_all, None))
 
+
+def _row(name: str, mine: list[float], theirs: list[float] | None, rel: float | None) -> str:
+    line = f"{name:10s} {statistics.mean(mine):8.3f} {statistics.median(mine):8.3f}"
+    if theirs is not None:
+        per_arch = statistics.median(r / o for r, o in zip(theirs, mine))
+        line += f" {statistics.mean(theirs):10.3f} {statistics.mean(theirs) / statistics.mean(mine):8.2f}"
+        line += f" {per_arch:10.2f} {'' if rel is None else f'{rel:12.2e}'}"
+    return line
 
 if __name__ == "__main__":
     main()

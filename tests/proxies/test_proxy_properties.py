@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from balenas.proxies import PAPER_PROXIES, PROXIES, compute_proxy, ranking
+from balenas.proxies import PAPER_PROXIES, PROXIES, compute_proxies, compute_proxy, ranking
 from balenas.spaces import get_space
 from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_network
@@ -125,3 +125,63 @@ def test_grasp_with_splits_is_not_order_invariant(batch) -> None:
     a = compute_proxy("grasp", net, x, y, splits=2)
     b = compute_proxy("grasp", net, x[perm], y[perm], splits=2)
     assert a != pytest.approx(b, rel=1e-4)
+
+
+@pytest.mark.parametrize("name", ["snip", "grasp", "fisher", "jacob_cov"])
+def test_network_restored_when_the_proxy_fails(name: str, batch) -> None:
+    # Proxies score the caller's network in place (train mode, private buffers) and must put everything
+    # back even when scoring raises half-way through.
+    net = tiny_net(ARCHS[0]).eval()
+    params = list(net.parameters())
+    params[1].requires_grad_(False)
+    buffers = [b for b in net.buffers()]
+    before = snapshot(net)
+
+    def failing_forward(module: nn.Module, _inp: object, _out: torch.Tensor) -> None:
+        raise RuntimeError("boom")
+
+    handle = net.classifier.register_forward_hook(failing_forward)
+    with pytest.raises(RuntimeError, match="boom"):
+        compute_proxy(name, net, *batch)
+    handle.remove()
+    assert_same(before, snapshot(net))
+    assert all(a is b for a, b in zip(buffers, net.buffers()))  # the caller's own tensors are back
+
+
+def test_batchnorm_statistics_of_the_caller_are_never_written(batch) -> None:
+    net = tiny_net(ARCHS[0])
+    running = [m.running_mean for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    versions = [t._version for t in running]
+    compute_proxy("snip", net, *batch)
+    assert [t._version for t in running] == versions
+
+
+def test_compute_proxies_equals_one_by_one_to_the_last_bit(batch) -> None:
+    names = ["synflow", "grasp", "snip", "naswot", "grad_norm"]
+    net = tiny_net(ARCHS[1], seed=2)
+    before = snapshot(net)
+    seconds: dict[str, float] = {}
+    together = compute_proxies(names, net, *batch, seed=4, timings=seconds)
+    assert list(together) == names and set(seconds) == set(names)
+    assert together == {name: compute_proxy(name, net, *batch, seed=4) for name in names}
+    assert_same(before, snapshot(net))
+
+
+def test_compute_proxies_runs_one_forward_for_the_gradient_proxies(batch) -> None:
+    net = tiny_net(ARCHS[0])
+    calls = []
+    net.register_forward_hook(lambda *_: calls.append(1))
+    compute_proxies(["snip", "grad_norm", "grasp"], net, *batch)
+    assert len(calls) == 1
+    calls.clear()
+    compute_proxies(["snip", "fisher"], net, *batch)  # fisher needs its own pass (activation gradients)
+    assert len(calls) == 2
+
+
+def test_compute_proxies_seeds_the_shared_pass_like_each_proxy_alone(batch) -> None:
+    # Dropout draws its mask from the global RNG: the shared forward must see the stream each proxy sees.
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 16), nn.Dropout(0.5), nn.ReLU(), nn.Linear(16, 5))
+    together = compute_proxies(["snip", "grasp"], net, *batch, seed=9)
+    assert together == {n: compute_proxy(n, net, *batch, seed=9) for n in ("snip", "grasp")}
+    assert together["snip"] != compute_proxy("snip", net, *batch, seed=10)

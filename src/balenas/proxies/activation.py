@@ -1,6 +1,6 @@
 """Label-free proxies from Mellor et al.: NASWOT (ICML 2021) and the earlier Jacobian covariance score.
 
-Both score a train-mode deep copy of the network (BatchNorm with batch statistics, as the references'
+Both score the network in train mode (BatchNorm with batch statistics, as the references'
 NAS-Bench-201 networks are never put in eval mode) on the batch's inputs; the targets are unused. Both
 are symmetric in the examples (a permuted batch permutes the kernel / correlation matrix, whose
 determinant / eigenvalues do not change), so they are invariant to the order of the batch.
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from balenas.proxies._common import LossFn, check_batch, device_of, scoring_copy
+from balenas.proxies._common import LossFn, check_batch, device_of, scoring_view
 
 #: Regulariser of the eigenvalues in jacob_cov (zero-cost-nas ``k = 1e-5``).
 JACOB_COV_EPS = 1e-5
@@ -26,7 +26,6 @@ def naswot_kernel(net: nn.Module, inputs: torch.Tensor) -> np.ndarray:
     one forward pass; ``K = sum_relu c c^T + (1 - c)(1 - c)^T``, i.e. units minus Hamming distance.
     """
     check_batch(inputs, None)
-    work = scoring_copy(net)
     n = inputs.shape[0]
     kernel = torch.zeros(n, n, dtype=torch.float64)
 
@@ -34,16 +33,17 @@ def naswot_kernel(net: nn.Module, inputs: torch.Tensor) -> np.ndarray:
         codes = (inp[0].detach().reshape(n, -1) > 0).to(torch.float64)
         kernel.add_((codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T).cpu())
 
-    relus = [m for m in work.modules() if isinstance(m, nn.ReLU)]
+    relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
     if not relus:
         raise ValueError(f"{type(net).__name__} has no nn.ReLU module: NASWOT needs ReLU activations")
-    handles = [m.register_forward_hook(hook) for m in relus]
-    try:
-        with torch.no_grad():
-            work(inputs.to(device_of(work)))
-    finally:
-        for h in handles:
-            h.remove()
+    with scoring_view(net) as work:
+        handles = [m.register_forward_hook(hook) for m in relus]
+        try:
+            with torch.no_grad():
+                work(inputs.to(device_of(work)))
+        finally:
+            for h in handles:
+                h.remove()
     return kernel.numpy()
 
 
@@ -65,9 +65,9 @@ def naswot(
 def input_jacobian(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """``d (sum of all outputs) / d inputs``, flattened per example: shape (N, input size)."""
     check_batch(inputs, None)
-    work = scoring_copy(net)
-    x = inputs.detach().to(device_of(work)).clone().requires_grad_(True)
-    (jac,) = torch.autograd.grad(work(x).sum(), x)
+    with scoring_view(net) as work:
+        x = inputs.detach().to(device_of(work)).clone().requires_grad_(True)
+        (jac,) = torch.autograd.grad(work(x).sum(), x)
     return jac.reshape(x.shape[0], -1)
 
 

@@ -9,7 +9,6 @@ selection reads it, agrees with accuracy. Loading the batch and the ground truth
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from balenas.proxies import PROXIES, compute_proxy, ranking
+from balenas.proxies import PROXIES, compute_proxies, ranking
 from balenas.proxies._common import LossFn
 from balenas.runtime import fault_point
 from balenas.spaces import get_space
@@ -75,7 +74,9 @@ def score_genotypes(
 
     ``arch_index`` is the position in ``genotypes``; ``arch`` the space's canonical string. Every
     architecture is built from the same ``init_seed``, so its scores do not depend on its position in
-    the list; all proxies of one architecture score the same initialised network (each on a deep copy).
+    the list; all proxies of one architecture score the same network, built once
+    (:func:`~balenas.proxies.compute_proxies`: SNIP, grad_norm and GraSP share one loss gradient;
+    ``seconds`` splits a shared pass's time evenly among its proxies).
     ``proxies`` defaults to every registered proxy; unknown names fail before any work.
     """
     names = list(PROXIES.keys() if proxies is None else proxies)
@@ -97,18 +98,12 @@ def score_genotypes(
             init_seed=init_seed,
             device=dev,
         )
-        for name in names:
-            start = time.perf_counter()
-            score = compute_proxy(name, net, x, y, loss_fn=loss_fn, seed=init_seed)
-            rows.append(
-                {
-                    "arch_index": i,
-                    "arch": arch,
-                    "proxy": name,
-                    "score": score,
-                    "seconds": time.perf_counter() - start,
-                }
-            )
+        seconds: dict[str, float] = {}
+        scores = compute_proxies(names, net, x, y, loss_fn=loss_fn, seed=init_seed, timings=seconds)
+        rows.extend(
+            {"arch_index": i, "arch": arch, "proxy": name, "score": scores[name], "seconds": seconds[name]}
+            for name in names
+        )
         log.info("scored %d/%d %s", i + 1, len(genotypes), arch)
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
 

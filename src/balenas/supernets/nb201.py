@@ -48,7 +48,12 @@ class NB201Cell(nn.Module):
         ops = self.edges[e]
         names = self.edge_op_names[e]
         if w is None:
-            return sum((op(x) for op in ops), start=torch.zeros((), dtype=x.dtype, device=x.device))
+            # The plain sum of the ops (a discrete network has one per edge): no zero tensor to start from,
+            # whose addition cost a pass over the activations and changed nothing but the sign of a zero.
+            total = ops[0](x)
+            for op in ops[1:]:
+                total = total + op(x)
+            return total
         out: torch.Tensor | None = None
         for k, (name, op) in enumerate(zip(names, ops)):
             if name == "none":  # contributes w * 0; its gradient w.r.t. w is exactly 0 as well
