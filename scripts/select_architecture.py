@@ -1,4 +1,5 @@
-"""Snakemake script for rule ``select_architecture``: best candidate by rank (balenas.stages.select.select_stage)."""
+"""Snakemake script for rule ``select_architecture``: the best of the first K draws for every configured K,
+from the K_max draws and their scores (balenas.stages.select.select_stage)."""
 
 from balenas.logs import setup_logging
 from balenas.stages.select import select_stage
@@ -9,7 +10,7 @@ select_stage(
     snakemake.input.samples,  # noqa: F821
     snakemake.input.scores,  # noqa: F821
     snakemake.params.config_used,  # noqa: F821
-    snakemake.output.selected,  # noqa: F821
+    dict(zip(snakemake.params.ks, snakemake.output.selected, strict=True)),  # noqa: F821
     arch=snakemake.input.get("arch"),  # noqa: F821
     search_genotype=snakemake.input.get("genotype"),  # noqa: F821
 )

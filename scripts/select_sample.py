@@ -1,4 +1,5 @@
-"""Snakemake script for rule ``sample_architectures``: K candidates (see balenas.stages.select.sample_stage)."""
+"""Snakemake script for rule ``sample_architectures``: the K_max candidates of a run and selector (see
+balenas.stages.select.sample_stage)."""
 
 from balenas.logs import setup_logging
 from balenas.stages.select import sample_stage

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+import yaml
+
 from balenas.archdist import GaussianArch, SoftmaxArch
 from balenas.data import DataConfig, ImageSet
+from balenas.methods import METHODS
 from balenas.select import (
     STREAM_SAMPLE,
     NetworkConfig,
     best_candidate,
     distinct,
     init_seed,
+    prefix_scores,
     sample_genotypes,
     score_candidates,
     scoring_batch,
 )
-from balenas.spaces import get_space
+from balenas.spaces import SPACES, get_space
+
+REPO = Path(__file__).resolve().parents[1]
+#: every registered method's settings in the default config (each method's distribution is built from them)
+METHOD_SETTINGS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["method_settings"]
 
 SPACE = get_space("nb201")
 NET = NetworkConfig(batch_size=8, network={"channels": 2, "cells_per_stage": 1})
@@ -101,6 +110,45 @@ def test_same_seed_same_samples_and_k_prefix():
     assert a != d
     assert sample_genotypes("uniform", SPACE, 10, seed=7) == sample_genotypes("uniform", SPACE, 10, seed=7)
     assert STREAM_SAMPLE == 301  # a stream id change silently changes every published selection
+
+
+@pytest.mark.parametrize("space_name", list(SPACES))
+@pytest.mark.parametrize("method", [None, *METHODS])
+def test_the_draws_of_k_are_the_first_k_draws_of_k_max(space_name, method):
+    """The workflow draws only K_max and selects every smaller K from a prefix of those draws: that is the
+    K = k selection only if the sampler's first k draws for K_max are its draws for K = k (selector tf from
+    every registered method's distribution; method None: the uniform zero-cost selector)."""
+    space = get_space(space_name)
+    if method is None:
+        selector, dist = "uniform", None
+    else:
+        torch.manual_seed(0)
+        groups = {name: tuple(shape) for name, shape in space.param_groups.items()}
+        selector, dist = "tf", METHODS.get(method).make_dist(groups, METHOD_SETTINGS[method], 100)
+    k_max = sample_genotypes(selector, space, 25, seed=3, dist=dist)
+    assert len(distinct(k_max)) > 5  # the draws differ: a wrong prefix would show
+    for k in (1, 7, 24):
+        assert sample_genotypes(selector, space, k, seed=3, dist=dist) == k_max[:k]
+
+
+def test_prefix_scores_are_the_scores_of_the_first_k_draws(data):
+    """Scoring K_max draws once and keeping the rows of the first k gives what scoring those k draws gives
+    (the same scores; count, first draw and rank among the k)."""
+    g = sample_genotypes("uniform", SPACE, 4, seed=1)
+    samples = [g[0], g[1], g[0], g[2], g[1], g[3], g[0]]
+    x, y = scoring_batch(data, NET.batch_size, seed=0)
+    full = score_candidates(distinct(samples), "snip", x, y, NET, data.num_classes, seed=0)
+    for k in (1, 2, 3, 4, 6, 7):
+        direct = score_candidates(distinct(samples[:k]), "snip", x, y, NET, data.num_classes, seed=0)
+        derived = prefix_scores(samples, full, k, SPACE.to_string)
+        cols = ["candidate", "genotype", "count", "first_sample", "proxy", "score", "rank"]
+        pd.testing.assert_frame_equal(derived[cols].reset_index(drop=True), direct[cols], check_dtype=False)
+        assert best_candidate(derived)["genotype"] == best_candidate(direct)["genotype"]
+    assert list(prefix_scores(samples, full, 3, SPACE.to_string)["count"]) == [2, 1]  # recounted over 3 draws
+    with pytest.raises(ValueError, match="first-draw order"):
+        prefix_scores(samples, full.iloc[::-1].assign(candidate=range(len(full))), 4, SPACE.to_string)
+    with pytest.raises(ValueError, match="k must be"):
+        prefix_scores(samples, full, 8, SPACE.to_string)
 
 
 def test_tf_needs_a_distribution_and_unknown_selector_lists_valid_ones():

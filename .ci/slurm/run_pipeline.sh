@@ -50,7 +50,7 @@ fi
 kill "$poller" 2>/dev/null || true; poller=; snap
 
 # GPU check. Snakemake prints each job's resources; jobs with gpu/gres gpu add their rule.
-gpu_rules=" $GPU_RULES $(awk '/^(localrule|rule) /{r=$2; sub(/:$/,"",r)}
+gpu_rules=" $GPU_RULES $(awk '/^ *(localrule|rule) /{r=$2; sub(/:$/,"",r)}
   /^ +resources:/ && /(^|[ ,])(gpu=[1-9]|gres=[^,]*gpu)/ {print r}' "$LOG") "
 gpu_rules=" $(tr ' ' '\n' <<<"$gpu_rules" | sed '/^$/d' | sort -u | tr '\n' ' ')"
 submitted=$(grep -oP 'submitted with SLURM jobid \K[0-9]+' "$LOG" | sort -un || true)
@@ -59,12 +59,15 @@ bad=0
 for id in $submitted; do
   line=$(cat "$cap/$id" 2>/dev/null || true)
   if [[ -z $line ]]; then log "job $id: ERROR not seen by scontrol"; bad=1; continue; fi
+  # a group job's comment is rule_<group>_<its rules, joined by _>: it needs a GPU if one of them does
   rule=$(grep -oP 'Comment=rule_\K\S+' <<<"$line" || true); rule=${rule%%_wildcards_*}
+  needs_gpu=0
+  for r in $gpu_rules; do [[ _${rule}_ == *_${r}_* ]] && needs_gpu=1; done
   gpu=$(grep -oP '\b(TresPer(Job|Node|Task|Socket)|Gres)=\S*gpu\S*' <<<"$line" | paste -sd' ' || true)
   state=$(grep -oP 'JobState=\K\S+' <<<"$line" || true)
   other=$(grep -oP '\b(NumCPUs|TimeLimit|MinMemoryNode)=\S+' <<<"$line" | paste -sd' ' || true)
   msg="job $id rule=${rule:-?} state=$state gpu_request=${gpu:-none} $other"
-  if [[ $gpu_rules == *" $rule "* && -z $gpu ]]; then msg+="  <-- ERROR: GPU rule without GPU request"; bad=1; fi
+  if ((needs_gpu)) && [[ -z $gpu ]]; then msg+="  <-- ERROR: GPU rule without GPU request"; bad=1; fi
   log "$msg"
 done
 ((bad)) && { log "FAILED: GPU request check"; exit 1; }

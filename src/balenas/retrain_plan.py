@@ -23,9 +23,11 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from balenas.report.labels import method_label
+from balenas.selection_paths import selected_file
 from balenas.spaces.darts import PUBLISHED
 
 DARTS_SPACE = "darts"
@@ -126,7 +128,7 @@ def _tf_cells(config: Mapping[str, Any], search_root: str) -> list[Cell]:
     from balenas.experiments import experiments_of, row_selectors
 
     proxy, k = tf_choice(config)
-    select_root = search_root.rsplit("search", 1)[0] + "select"
+    results_root = str(PurePosixPath(search_root).parent)  # results/search -> results
     cells = []
     for e in experiments_of(config):
         if e.space != DARTS_SPACE or e.method != "balenas" or "tf" not in row_selectors(e, config):
@@ -135,7 +137,7 @@ def _tf_cells(config: Mapping[str, Any], search_root: str) -> list[Cell]:
             suffix = ORDER_SUFFIX.get(int(run.order), f"order{run.order}")
             cells.append(Cell(
                 f"balenas_tf-{proxy}-k{k}-order-{run.order}-seed-{run.seed}",
-                f"{select_root}/{run.path}/tf-{proxy}-k{k}/selected.json",
+                selected_file(results_root, run.path, "tf", proxy, k),
                 "balenas_tf" if run.order == 1 else f"balenas_tf_{suffix}",
                 "BaLeNAS-TF" if run.order == 1 else f"BaLeNAS-TF ({suffix})",
                 {"space": run.space, "dataset": run.dataset, "method": run.method, "order": run.order,

@@ -20,7 +20,8 @@ Randomness comes from :func:`balenas.runtime.derived_generator` with the run see
 (:data:`STREAM_SAMPLE`, :data:`STREAM_BATCH`, :data:`STREAM_AUGMENT`, :data:`STREAM_INIT`). The candidate
 stream does not depend on K or on the proxy, so the K=10 candidates are the first 10 of the K=100 candidates and every proxy ranks the
 same candidates; the batch and the initialisation depend on the seed only, so the same genotype and seed
-always get the same score, whatever list it appears in.
+always get the same score, whatever list it appears in. The workflow relies on both: it draws and scores
+only the largest K once and selects every smaller K from the first K draws (:func:`prefix_scores`).
 """
 
 from __future__ import annotations
@@ -226,6 +227,38 @@ def best_candidate(scores: pd.DataFrame) -> pd.Series:
         raise ValueError(f"scores of one proxy expected, got {sorted(proxies)}")
     rows = scores.sort_values("candidate").reset_index(drop=True)
     return rows.iloc[ranking.best_index(rows["score"].to_numpy(dtype=np.float64), str(proxies[0]))]
+
+
+def prefix_scores(
+    samples: Sequence[Genotype], scores: pd.DataFrame, k: int, to_string: Callable[[Genotype], str]
+) -> pd.DataFrame:
+    """The rows of ``scores`` for the first ``k`` of ``samples``, as :func:`score_candidates` would give
+    for exactly those k draws.
+
+    ``scores`` holds one row per distinct genotype of all ``samples`` in first-draw order; the distinct
+    genotypes of a prefix of the draws are a prefix of those rows, and (the same genotype and seed always
+    get the same score) their scores are the ones a K = k job computes. ``count`` and ``first_sample`` are
+    recounted over the k draws and ``rank`` is taken among the prefix's rows. ``to_string`` is the space's
+    canonical genotype text, checked against each row's ``genotype``.
+    """
+    if not 1 <= k <= len(samples):
+        raise ValueError(f"k must be between 1 and the {len(samples)} draws, got {k}")
+    head = distinct(samples[:k])
+    rows = scores.sort_values("candidate").reset_index(drop=True)
+    if len(rows) < len(head):
+        raise ValueError(f"{len(rows)} score rows for the {len(head)} distinct genotypes of the first {k} draws")
+    rows = rows.iloc[: len(head)].copy()
+    want = [to_string(g) for g in head.genotypes]
+    got = [str(g) for g in rows["genotype"]]
+    if list(rows["candidate"]) != list(range(len(head))) or got != want:
+        raise ValueError(f"the score rows do not follow the first {k} draws in first-draw order")
+    proxies = rows["proxy"].unique()
+    if len(proxies) != 1:
+        raise ValueError(f"scores of one proxy expected, got {sorted(proxies)}")
+    rows["count"] = list(head.counts)
+    rows["first_sample"] = list(head.first)
+    rows["rank"] = ranking.ranks(rows["score"].to_numpy(dtype=np.float64), str(proxies[0]))
+    return rows
 
 
 def supernet_scores(

@@ -242,3 +242,19 @@ def test_absent_path_and_directory(tmp_path: Path) -> None:
         load_nb201_table(tmp_path / "nope.csv")
     with pytest.raises(BenchmarkFileError, match="not a regular file"):
         load_nb201_table(tmp_path)
+
+
+def test_the_canonical_fast_path_accepts_exactly_the_round_trip_strings():
+    """Loading skips parse/to_string for strings the pattern accepts (the plan validates the table): it must
+    accept every canonical string and nothing else a round trip would change or refuse."""
+    from balenas.benchmarks.nb201 import _canonical_pattern
+    from balenas.spaces import get_space
+
+    space = get_space("nb201")
+    pattern = _canonical_pattern(space)
+    canonical = [space.to_string(g) for g in space.enumerate()]
+    assert len(canonical) == 15625 and all(pattern.fullmatch(s) for s in canonical)
+    text = canonical[1234]
+    for variant in (f" {text}", f"{text} ", text.replace("~1", "~0"), text.replace("none", "zero"),
+                    text.replace("+", "|+|", 1), text[:-1]):
+        assert not pattern.fullmatch(variant), variant

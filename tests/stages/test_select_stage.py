@@ -39,14 +39,19 @@ def test_parse_run_dir_pairs_selectors_with_their_sources():
         parse_run_dir("nb201", "digits", "darts/order-1/seed-0", "uniform", "synflow", 5)
 
 
-def _run(tmp_path, job, arch=None, genotype=None):
+CONFIG_USED = {"network": NETWORK, "data": DATA, "device": "cpu"}
+
+
+def _run(tmp_path, job, arch=None, genotype=None, ks=None):
+    """Sample and score job['k'] draws, select for every k of ``ks`` (default: job['k'] only); returns the
+    folder, the scores and the record of the largest k."""
     out = tmp_path / "sel"
     sample_stage(job, out / "samples.jsonl", arch=arch)
     scores = score_stage(job, out / "samples.jsonl", DATA, NETWORK, out / "scores.csv")
-    config_used = {"network": NETWORK, "data": DATA, "device": "cpu"}
-    record = select_stage(job, out / "samples.jsonl", out / "scores.csv", config_used, out / "selected.json",
-                          arch=arch, search_genotype=genotype)
-    return out, scores, record
+    ks = ks or [job["k"]]
+    records = select_stage(job, out / "samples.jsonl", out / "scores.csv", CONFIG_USED,
+                           {k: out / f"selected-k{k}.json" for k in ks}, arch=arch, search_genotype=genotype)
+    return out, scores, records[max(ks)]
 
 
 def test_zero_cost_selection_round_trip(tmp_path):
@@ -54,7 +59,7 @@ def test_zero_cost_selection_round_trip(tmp_path):
     out, scores, record = _run(tmp_path, job)
     samples = read_samples(out / "samples.jsonl", "nb201")
     assert len(samples) == 12
-    on_disk = json.loads((out / "selected.json").read_text())
+    on_disk = json.loads((out / "selected-k12.json").read_text())
     assert REQUIRED <= set(on_disk)
     assert on_disk["method"] == "zero_cost" and on_disk["order"] is None and on_disk["selector"] == "uniform"
     assert on_disk["n_distinct"] == len(distinct(samples)) == len(pd.read_csv(out / "scores.csv"))
@@ -92,12 +97,53 @@ def test_tf_selection_samples_the_saved_distribution(tmp_path):
         sample_stage(wrong, tmp_path / "x.jsonl", arch=run / "arch.pt")
 
 
+def _learned_arch(tmp_path, precision: float):
+    """A saved BaLeNAS arch.pt whose distribution repeats some draws (precision sets sigma)."""
+    dist = GaussianArch(SPACE.param_groups, dataset_size=1, prior_precision=1.0, init_precision=1.0)
+    with torch.no_grad():
+        dist.mu["cell"].copy_(torch.randn(SPACE.param_groups["cell"], generator=torch.Generator().manual_seed(1)))
+        dist.s("cell").fill_(precision)
+    path = tmp_path / "search" / "arch.pt"
+    torch_save(
+        {"space": "nb201", "method": "balenas", "order": 1, "groups": {"cell": [6, 5]},
+         "method_settings": {"lr": 0.1, "betas": [0.5, 0.999], "prior_precision": 1.0, "init_precision": 1.0,
+                             "init_std": 1e-3, "mc_samples": 1, "form": "sqrt", "dataset_size": None},
+         "dataset_size": 1, "state_dict": dist.state_dict()},
+        path,
+    )
+    return path
+
+
+@pytest.mark.parametrize("run_dir, selector", [("zero_cost/seed-1", "uniform"), ("balenas/order-1/seed-1", "tf")])
+def test_selection_from_the_k_max_draws_equals_a_direct_selection(tmp_path, run_dir, selector):
+    """The workflow samples and scores K_max once and selects every K from the first K draws: each record
+    must be the one a job that drew and scored exactly K candidates writes (same candidate, score, counts)."""
+    arch = _learned_arch(tmp_path, precision=1.5) if selector == "tf" else None
+    k_max, ks = 12, [1, 3, 5, 12]
+    job = parse_run_dir("nb201", "digits", run_dir, selector, "synflow", k_max)
+    _run(tmp_path / "kmax", job, arch=arch, ks=ks)
+    derived = {k: json.loads((tmp_path / f"kmax/sel/selected-k{k}.json").read_text()) for k in ks}
+    chosen = set()
+    for k in ks:
+        direct = _run(tmp_path / f"k{k}", {**job, "k": k}, arch=arch)[2]
+        assert derived[k] == json.loads(json.dumps(direct)), k  # byte for byte the same record
+        assert derived[k]["k"] == derived[k]["n_samples"] == k
+        chosen.add((derived[k]["genotype"], derived[k]["selected_count"]))
+    assert len(chosen) > 1  # the Ks really pick among different draws (a K_max pick for all would fail)
+    if selector == "tf":  # repeats: counts are recounted over the first K draws
+        assert derived[12]["n_distinct"] < 12
+
+
 def test_mismatched_files_are_refused(tmp_path):
     job = parse_run_dir("nb201", "digits", "zero_cost/seed-0", "uniform", "synflow", 6)
     out, scores, _ = _run(tmp_path, job)
     scores.iloc[:-1].to_csv(out / "short.csv", index=False)
     with pytest.raises(ValueError, match="distinct samples"):
-        select_stage(job, out / "samples.jsonl", out / "short.csv", {}, out / "bad.json")
+        select_stage(job, out / "samples.jsonl", out / "short.csv", {}, {6: out / "bad.json"})
+    with pytest.raises(ValueError, match="outside 1..6"):
+        select_stage(job, out / "samples.jsonl", out / "scores.csv", {}, {3: out / "k3.json", 7: out / "bad.json"})
+    with pytest.raises(ValueError, match="the job samples K = 7"):
+        select_stage({**job, "k": 7}, out / "samples.jsonl", out / "scores.csv", {}, {3: out / "bad.json"})
     lines = (out / "samples.jsonl").read_text().splitlines()
     (out / "swapped.jsonl").write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n")
     with pytest.raises(ValueError, match="holds sample"):

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.workflow
 
 
 def _jobs(stdout: str, rule: str) -> list[str]:
-    """The display block of every planned job of ``rule`` in a dry run."""
-    return [b for b in re.split(r"\n(?=\[)", stdout) if re.search(rf"^rule {rule}:", b, re.M)]
+    """The display block of every planned job of ``rule`` in a dry run (inside a group job too: indented)."""
+    return [b for b in re.split(r"\n(?= *\[)", stdout) if re.search(rf"^ *rule {rule}:", b, re.M)]
 
 
 def test_download_runs_once_before_every_job_that_reads_the_dataset(tmp_path):

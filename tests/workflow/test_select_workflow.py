@@ -1,4 +1,5 @@
-"""The selection stages through Snakemake: sample -> score -> select for DARTS, BaLeNAS and zero-cost."""
+"""The selection stages through Snakemake: sample K_max -> score per proxy -> select every K, for DARTS,
+BaLeNAS and zero-cost."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import yaml
 
 from .conftest import REPO, TINY, sheet, snakemake, tiny_nb201, write_config
 from .test_workflow import job_counts
+from .tiny_run import parse_dry_run
 
 pytestmark = pytest.mark.workflow
 
 SELECT = {
     "selectors": ["tf", "uniform"],
-    "ks": [4],
+    "ks": [4, 2],
     "proxies": ["synflow"],
     "batch_size": 16,
     "zero_cost_seeds": None,
@@ -36,27 +38,32 @@ def test_selection_dag_for_both_methods_and_the_zero_cost_baseline(tmp_path):
     res = snakemake(tmp_path, TABLE, "--cores", "2", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
     counts = job_counts(res.stdout + res.stderr)
+    # per run: one sampling job (K_max = 4), one scoring and one selection job (K = 2 and 4) per proxy
     assert counts["sample_architectures"] == counts["score_proxies"] == counts["select_architecture"] == 3
     base = tmp_path / "results/select/nb201/digits"
-    jobs = {
-        "darts": base / "darts/order-1/seed-0/tf-synflow-k4",
-        "balenas": base / "balenas/order-1/seed-0/tf-synflow-k4",
-        "zero_cost": base / "zero_cost/seed-0/uniform-synflow-k4",
-    }
-    for method, folder in jobs.items():
-        lines = (folder / "samples.jsonl").read_text().splitlines()
+    runs = {"darts": ("darts/order-1/seed-0", "tf"), "balenas": ("balenas/order-1/seed-0", "tf"),
+            "zero_cost": ("zero_cost/seed-0", "uniform")}
+    for method, (run_dir, selector) in runs.items():
+        lines = (base / run_dir / f"{selector}-k4/samples.jsonl").read_text().splitlines()
         assert len(lines) == 4
-        scores = pd.read_csv(folder / "scores.csv")
-        sel = json.loads((folder / "selected.json").read_text())
-        assert sel["method"] == method and sel["k"] == 4 and sel["proxy"] == "synflow"
-        assert sel["n_distinct"] == len({json.loads(line)["genotype"] for line in lines}) == len(scores)
-        assert sel["genotype"] == scores.loc[scores["score"].idxmax(), "genotype"]
-        assert sel["config"]["network"] == {"network": {"channels": 2, "cells_per_stage": 1}, "batch_size": 16}
-        assert (tmp_path / f"logs/score_proxies/nb201/digits/{folder.relative_to(base)}.log").exists()
-    assert json.loads((jobs["zero_cost"] / "selected.json").read_text())["order"] is None
-    assert json.loads((jobs["balenas"] / "selected.json").read_text())["selector"] == "tf"
+        drawn = [json.loads(line)["genotype"] for line in lines]
+        scores = pd.read_csv(base / run_dir / f"{selector}-synflow-k4/scores.csv")
+        assert list(scores["genotype"]) == list(dict.fromkeys(drawn))  # one row per distinct draw, in order
+        for k in (2, 4):
+            sel = json.loads((base / run_dir / f"{selector}-synflow-k{k}/selected.json").read_text())
+            assert sel["method"] == method and sel["k"] == sel["n_samples"] == k and sel["proxy"] == "synflow"
+            first_k = scores[scores["genotype"].isin(drawn[:k])]  # the best of the first k draws only
+            assert sel["n_distinct"] == len(set(drawn[:k])) == len(first_k)
+            assert sel["genotype"] == first_k.loc[first_k["score"].idxmax(), "genotype"]
+            assert sel["selected_count"] == drawn[:k].count(sel["genotype"])
+            assert sel["config"]["network"] == {"network": {"channels": 2, "cells_per_stage": 1}, "batch_size": 16}
+        assert not (base / run_dir / f"{selector}-synflow-k2/scores.csv").exists()  # K=2 is not scored again
+        assert (tmp_path / f"logs/score_proxies/nb201/digits/{run_dir}/{selector}-synflow-k4.log").exists()
+    assert json.loads((base / "zero_cost/seed-0/uniform-synflow-k4/selected.json").read_text())["order"] is None
+    assert json.loads((base / "balenas/order-1/seed-0/tf-synflow-k2/selected.json").read_text())["selector"] == "tf"
     table = pd.read_csv(tmp_path / TABLE)
-    assert sorted(table["method"]) == ["balenas", "darts", "zero_cost"]
+    assert sorted(table["method"]) == sorted(["balenas", "darts", "zero_cost"] * 2)
+    assert sorted(table["k"].unique()) == [2, 4]
     assert "Zero-cost NAS" in (tmp_path / "results/tables/selection.md").read_text()
     again = snakemake(tmp_path, TABLE, "-n", "--configfile", str(cfg))
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -68,7 +75,10 @@ def _merged_paper_config() -> dict:
     return {**base, **paper}
 
 
-def test_paper_config_plans_one_selection_job_per_run_k_and_proxy(tmp_path):
+def test_paper_config_scores_each_run_once_per_proxy_in_one_group_per_run(tmp_path):
+    """K = 10, 50, 100 share the K = 100 draws: per search run (or zero-cost seed) and selector one sampling
+    job, per proxy one scoring job and one selection job writing every K's selected.json; on a cluster they
+    are one group job (one submission) per run and selector."""
     res = snakemake(tmp_path, "-n", "--configfile", str(REPO / "config" / "paper.yaml"))
     assert res.returncode == 0, res.stderr[-2000:]
     cfg = _merged_paper_config()
@@ -81,11 +91,29 @@ def test_paper_config_plans_one_selection_job_per_run_k_and_proxy(tmp_path):
     for e, c in zip(rows, chosen):
         if "uniform" in c:
             zc_seeds.setdefault((e["space"], e["dataset"]), set()).update(sel["zero_cost_seeds"] or e["seeds"])
-    expected = (runs + sum(map(len, zc_seeds.values()))) * len(sel["ks"]) * len(sel["proxies"])
+    sources = runs + sum(map(len, zc_seeds.values()))
     counts = job_counts(res.stdout)
-    assert counts["sample_architectures"] == counts["score_proxies"] == counts["select_architecture"] == expected
-    assert "nb201/cifar10/zero_cost/seed-3/uniform-grasp-k100/selected.json" in res.stdout
-    assert "nb201/cifar10/balenas/order-1/seed-0/tf-synflow-k50/selected.json" in res.stdout
+    assert counts["sample_architectures"] == sources
+    assert counts["score_proxies"] == counts["select_architecture"] == sources * len(sel["proxies"])
+    jobs = parse_dry_run(res.stdout)
+    scores = [dict(j.wildcards) for j in jobs if j.rule == "score_proxies"]
+    keys = [(w["space"], w["dataset"], w["run_dir"], w["selector"], w["proxy"]) for w in scores]
+    assert len(set(keys)) == len(keys)  # one scoring job per (run, selector, proxy) ...
+    assert {w["k"] for w in scores} == {"100"}  # ... of the K_max draws
+    selected = {o for j in jobs if j.rule == "select_architecture" for o in j.outputs}
+    assert len(selected) == sources * len(sel["proxies"]) * len(sel["ks"])
+    assert "results/select/nb201/cifar10/zero_cost/seed-3/uniform-grasp-k10/selected.json" in selected
+    assert "results/select/nb201/cifar10/balenas/order-1/seed-0/tf-synflow-k50/selected.json" in selected
+    groups: dict[str, list] = {}
+    for job in jobs:
+        if job.rule in ("sample_architectures", "score_proxies", "select_architecture"):
+            assert job.group is not None, job
+            groups.setdefault(job.group, []).append(job)
+    assert len(groups) == sources  # tens of submissions, not one per (run, K, proxy)
+    for members in groups.values():
+        assert sorted(j.rule for j in members) == sorted(
+            ["sample_architectures"] + ["score_proxies", "select_architecture"] * len(sel["proxies"]))
+        assert len({dict(j.wildcards)["run_dir"] for j in members}) == 1
 
 
 def test_unknown_proxy_fails_before_any_job(tmp_path):

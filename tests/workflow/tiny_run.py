@@ -31,6 +31,7 @@ class Job:
     wildcards: tuple[tuple[str, str], ...]
     reason: str
     resources: tuple[tuple[str, str], ...] = ()
+    group: str | None = None  # the group job it is printed in (a dry run plans groups as on a cluster)
 
 
 @dataclass(frozen=True)
@@ -98,23 +99,33 @@ def tiny_run(base: Path) -> TinyRun:
     return run
 
 
-HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
-FIELD = re.compile(r"^    (\w[\w ]*): (.*)$")
+HEADER = re.compile(r"^(?:    )?(?:local)?(?:rule|checkpoint) (\w+):$")
+FIELD = re.compile(r"^(?:    )?    (\w[\w ]*): (.*)$")
+GROUP = re.compile(r"Group job (\S+) \(jobs in")
 
 
 def parse_dry_run(stdout: str) -> list[Job]:
-    jobs, current = [], None
+    """Every job of a dry run's output, those printed inside a group job (indented) too."""
+    jobs, current, group, group_no = [], None, None, 0
     for line in stdout.splitlines():
+        grouped = GROUP.search(line)
+        if grouped:
+            group_no += 1
+            group, current = f"{grouped[1]}#{group_no}", None
+            continue
         header = HEADER.match(line)
         if header:
-            current = {"rule": header[1]}
+            if not line.startswith(" "):
+                group = None
+            current = {"rule": header[1], "group": group if line.startswith(" ") else None}
             jobs.append(current)
             continue
         field = FIELD.match(line)
         if current is not None and field:
             current.setdefault(field[1], field[2])
-        elif not line.startswith(" "):
+        elif line.strip() and not line.startswith(" "):
             current = None
+            group = None
     return [
         Job(
             rule=j["rule"],
@@ -126,6 +137,7 @@ def parse_dry_run(stdout: str) -> list[Job]:
             resources=tuple(
                 tuple(kv.strip().split("=", 1)) for kv in j.get("resources", "").split(",") if "=" in kv
             ),
+            group=j["group"],
         )
         for j in jobs
     ]

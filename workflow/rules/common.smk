@@ -306,11 +306,27 @@ def benchmark_report_outputs():
 
 
 # --- selection (BaLeNAS-TF and the zero-cost baseline) and the proxy correlation study ----------------
-# Selection jobs live under results/select/{space}/{dataset}/{run_dir}/{selector}-{proxy}-k{k}/ where
+# Selection files live under results/select/{space}/{dataset}/{run_dir}/ (balenas.selection_paths) where
 # run_dir is "{method}/order-{order}/seed-{seed}" (selector tf, one search run) or "zero_cost/seed-{seed}"
-# (selector uniform, no search).
-SELECT_DIR = "{space}/{dataset}/{run_dir}/{selector}-{proxy}-k{k}"
+# (selector uniform, no search): {selector}-k{K_max}/samples.jsonl, {selector}-{proxy}-k{K_max}/scores.csv
+# and {selector}-{proxy}-k{k}/selected.json for every configured k.
+from balenas.selection_paths import (
+    samples_file,
+    score_timings_file,
+    scores_file,
+    select_ks,
+    selected_file,
+)
+
+SELECT_RUN = "{space}/{dataset}/{run_dir}"
+SELECT_DIR = f"{SELECT_RUN}/{{selector}}-{{proxy}}-k{{k}}"
+# The sampling job of a run and selector, and its selection job per proxy (log and benchmark names).
+SAMPLE_JOB = f"{SELECT_RUN}/{{selector}}-k{{k}}"
+SELECT_JOB = f"{SELECT_RUN}/{{selector}}-{{proxy}}"
 SELECT_RUN_DIR = r"[A-Za-z0-9_]+/order-\d+/seed-\d+|zero_cost/seed-\d+"
+# Sampling, scoring and selection of one run and selector connect into one group job (one cluster
+# submission); groups are inactive in local runs.
+SELECT_GROUP = "selection"
 CODE["select"] = code_hash(
     [
         "select.py",
@@ -347,6 +363,11 @@ def selection_block():
     return config.get("selection") or {}
 
 
+# The configured Ks, ascending and distinct; the last (K_max) is drawn and scored, the others select from
+# the first K of its draws. Empty: no proxy selection rules.
+SELECT_KS = select_ks(selection_block().get("ks") or [])
+
+
 def zero_cost_seeds(space, dataset):
     """The zero-cost baseline's seeds on (space, dataset): selection.zero_cost_seeds, or every seed of
     the sheet's rows there that ask for it."""
@@ -365,28 +386,29 @@ def zero_cost_seeds(space, dataset):
 def selection_outputs():
     """Every configured selected.json: TF per search run of the rows that ask for it, the zero-cost
     baseline per (space, dataset) that any row asks it for, per zero-cost seed."""
-    sel = selection_block()
-    ks, proxies = sel.get("ks", []), sel.get("proxies", [])
+    proxies = selection_block().get("proxies", [])
     out = []
     uniform = []
     for e in EXPERIMENTS:
         selectors = row_selectors(e, config)
         if "tf" in selectors:
             for run in e.runs():
-                out += expand(
-                    f"{RESULTS}/select/{run.path}/tf-{{proxy}}-k{{k}}/selected.json",
-                    proxy=proxies,
-                    k=ks,
-                )
+                out += [
+                    selected_file(RESULTS, run.path, "tf", proxy, k)
+                    for proxy in proxies
+                    for k in SELECT_KS
+                ]
         if "uniform" in selectors and (e.space, e.dataset) not in uniform:
             uniform.append((e.space, e.dataset))
     for space, dataset in uniform:
-        out += expand(
-            f"{RESULTS}/select/{space}/{dataset}/zero_cost/seed-{{seed}}/uniform-{{proxy}}-k{{k}}/selected.json",
-            seed=zero_cost_seeds(space, dataset),
-            proxy=proxies,
-            k=ks,
-        )
+        out += [
+            selected_file(
+                RESULTS, f"{space}/{dataset}/zero_cost/seed-{seed}", "uniform", proxy, k
+            )
+            for seed in zero_cost_seeds(space, dataset)
+            for proxy in proxies
+            for k in SELECT_KS
+        ]
     return out + supernet_selection_outputs()
 
 
@@ -426,7 +448,8 @@ def supernet_select_inputs(wildcards):
 
 
 def selection_job(wildcards):
-    """The job's coordinates parsed from the path (tf needs a search run, uniform the zero_cost dir)."""
+    """The job's coordinates parsed from the path (tf needs a search run, uniform the zero_cost dir); the
+    sampling job has no proxy, the selection job (every K) samples K_max."""
     from balenas.stages.select import parse_run_dir
 
     try:
@@ -435,8 +458,8 @@ def selection_job(wildcards):
             wildcards.dataset,
             wildcards.run_dir,
             wildcards.selector,
-            wildcards.proxy,
-            int(wildcards.k),
+            wildcards.get("proxy"),
+            int(wildcards.get("k", SELECT_KS[-1] if SELECT_KS else 0)),
         )
     except ValueError as err:
         raise WorkflowError(str(err)) from None

@@ -1,101 +1,116 @@
 # Selection: BaLeNAS-TF (K draws from a search run's learned distribution) and the Zero-cost NAS
 # baseline (K uniform draws), scored with a training-free proxy; and the proxy correlation study.
-# One job per (search run or zero-cost seed, selector, K, proxy); see balenas.stages.select.
+# The draws of a smaller K are the first K of the largest K's (K_max): per search run (or zero-cost seed)
+# and selector one sampling job draws K_max candidates, one scoring job per proxy scores them, and one
+# selection job per proxy writes selected.json for every K; paths: balenas.selection_paths, stages:
+# balenas.stages.select.
 
 
 FINAL_TARGETS.extend(selection_report_outputs())
 FINAL_TARGETS.extend(correlation_targets())
 
 
-# Seconds of CPU: on a cluster they run in the main Snakemake process instead of waiting in the queue.
+if SELECT_KS:
+
+    # One group per (search run or zero-cost seed, selector): on a cluster (profiles/slurm) its sampling,
+    # scoring (every proxy, one after another on one GPU) and selection (every K) are one submission.
+    # Local runs ignore groups.
+    rule sample_architectures:
+        input:
+            unpack(sample_inputs),
+        output:
+            samples=samples_file(RESULTS, SELECT_RUN, "{selector}", "{k}"),
+        log:
+            f"logs/sample_architectures/{SAMPLE_JOB}.log",
+        benchmark:
+            f"benchmarks/sample_architectures/{SAMPLE_JOB}.tsv"
+        wildcard_constraints:
+            run_dir=SELECT_RUN_DIR,
+            selector="tf|uniform",
+            k=r"\d+",
+        group:
+            SELECT_GROUP
+        conda:
+            "../../envs/balenas.yaml"
+        threads: 1
+        params:
+            job=selection_job,
+            code=CODE["select"],
+        script:
+            "../../scripts/select_sample.py"
+
+    rule score_proxies:
+        input:
+            samples=samples_file(RESULTS, SELECT_RUN, "{selector}", "{k}"),
+            data=data_inputs,
+        output:
+            scores=scores_file(RESULTS, SELECT_RUN, "{selector}", "{proxy}", "{k}"),
+            timings=score_timings_file(
+                RESULTS, SELECT_RUN, "{selector}", "{proxy}", "{k}"
+            ),
+        log:
+            f"logs/score_proxies/{SELECT_DIR}.log",
+        benchmark:
+            f"benchmarks/score_proxies/{SELECT_DIR}.tsv"
+        wildcard_constraints:
+            run_dir=SELECT_RUN_DIR,
+            selector="tf|uniform",
+            proxy=PROXY_WILDCARD,
+            k=r"\d+",
+        group:
+            SELECT_GROUP
+        conda:
+            "../../envs/balenas.yaml"
+        threads: config["threads"]
+        resources:
+            gpu=GPU,
+        params:
+            job=selection_job,
+            data=data_params,
+            network=selection_network,
+            device=config["device"],
+            # recorded in selected.json (selection_config_used): GraSP moves by ~1e-2 with the thread count
+            threads_used=config["threads"],
+            code=CODE["select"],
+        script:
+            "../../scripts/select_score.py"
+
+    rule select_architecture:
+        input:
+            unpack(select_inputs),
+            samples=samples_file(RESULTS, SELECT_RUN, "{selector}", SELECT_KS[-1]),
+            scores=scores_file(
+                RESULTS, SELECT_RUN, "{selector}", "{proxy}", SELECT_KS[-1]
+            ),
+        output:
+            selected=[
+                selected_file(RESULTS, SELECT_RUN, "{selector}", "{proxy}", k)
+                for k in SELECT_KS
+            ],
+        log:
+            f"logs/select_architecture/{SELECT_JOB}.log",
+        benchmark:
+            f"benchmarks/select_architecture/{SELECT_JOB}.tsv"
+        wildcard_constraints:
+            run_dir=SELECT_RUN_DIR,
+            selector="tf|uniform",
+            proxy=PROXY_WILDCARD,
+        group:
+            SELECT_GROUP
+        conda:
+            "../../envs/balenas.yaml"
+        threads: 1
+        params:
+            job=selection_job,
+            ks=SELECT_KS,
+            config_used=selection_config_used,
+            code=CODE["select"],
+        script:
+            "../../scripts/select_architecture.py"
+
+
 localrules:
-    sample_architectures,
-    select_architecture,
     selection_report,
-
-
-rule sample_architectures:
-    input:
-        unpack(sample_inputs),
-    output:
-        samples=f"{RESULTS}/select/{SELECT_DIR}/samples.jsonl",
-    log:
-        f"logs/sample_architectures/{SELECT_DIR}.log",
-    benchmark:
-        f"benchmarks/sample_architectures/{SELECT_DIR}.tsv"
-    wildcard_constraints:
-        run_dir=SELECT_RUN_DIR,
-        selector="tf|uniform",
-        proxy=PROXY_WILDCARD,
-        k=r"\d+",
-    conda:
-        "../../envs/balenas.yaml"
-    threads: 1
-    params:
-        job=selection_job,
-        code=CODE["select"],
-    script:
-        "../../scripts/select_sample.py"
-
-
-rule score_proxies:
-    input:
-        samples=f"{RESULTS}/select/{SELECT_DIR}/samples.jsonl",
-        data=data_inputs,
-    output:
-        scores=f"{RESULTS}/select/{SELECT_DIR}/scores.csv",
-        timings=f"{RESULTS}/select/{SELECT_DIR}/score_timings.json",
-    log:
-        f"logs/score_proxies/{SELECT_DIR}.log",
-    benchmark:
-        f"benchmarks/score_proxies/{SELECT_DIR}.tsv"
-    wildcard_constraints:
-        run_dir=SELECT_RUN_DIR,
-        selector="tf|uniform",
-        proxy=PROXY_WILDCARD,
-        k=r"\d+",
-    conda:
-        "../../envs/balenas.yaml"
-    threads: config["threads"]
-    resources:
-        gpu=GPU,
-    params:
-        job=selection_job,
-        data=data_params,
-        network=selection_network,
-        device=config["device"],
-        # recorded in selected.json (selection_config_used): GraSP moves by ~1e-2 with the thread count
-        threads_used=config["threads"],
-        code=CODE["select"],
-    script:
-        "../../scripts/select_score.py"
-
-
-rule select_architecture:
-    input:
-        unpack(select_inputs),
-        samples=f"{RESULTS}/select/{SELECT_DIR}/samples.jsonl",
-        scores=f"{RESULTS}/select/{SELECT_DIR}/scores.csv",
-    output:
-        selected=f"{RESULTS}/select/{SELECT_DIR}/selected.json",
-    log:
-        f"logs/select_architecture/{SELECT_DIR}.log",
-    benchmark:
-        f"benchmarks/select_architecture/{SELECT_DIR}.tsv"
-    wildcard_constraints:
-        run_dir=SELECT_RUN_DIR,
-        selector="tf|uniform",
-        proxy=PROXY_WILDCARD,
-        k=r"\d+",
-    conda:
-        "../../envs/balenas.yaml"
-    threads: 1
-    params:
-        job=selection_job,
-        config_used=selection_config_used,
-        code=CODE["select"],
-    script:
-        "../../scripts/select_architecture.py"
 
 
 rule select_supernet:

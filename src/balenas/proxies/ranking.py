@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
-from scipy import stats
 
 log = logging.getLogger(__name__)
 
@@ -112,5 +111,7 @@ def tied_ranks(scores: Scores, proxy: str | int) -> np.ndarray:
     o = oriented(scores, proxy)
     out = np.full(o.shape, np.nan)
     ok = ~np.isnan(o)
+    from scipy import stats  # here, not at import: the workflow imports the proxy registry to plan
+
     out[ok] = stats.rankdata(o[ok], method="average")
     return out

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+matplotlib.use("Agg")  # before any pyplot import
 import pandas as pd  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def curve_figure(history: pd.DataFrame, column: str, ylabel: str, title: str, note: str | None = None,
                  empty_message: str | None = None,
-                 style: Callable[[str], dict[str, Any]] | None = None) -> plt.Figure:
+                 style: Callable[[str], dict[str, Any]] | None = None) -> Figure:
     """Mean over seeds with a min-max band, one line per ``label``; seed count in the legend.
 
     Epochs where ``column`` is missing (e.g. the Hessian is tracked every k epochs) are left out rather
@@ -23,6 +25,8 @@ def curve_figure(history: pd.DataFrame, column: str, ylabel: str, title: str, no
     ``note`` is written small under the plot (e.g. how often a quantity was measured); ``style(label)``
     gives extra ``plot`` keywords per line (e.g. a line style per gradient order).
     """
+    import matplotlib.pyplot as plt  # here, not at import: the workflow imports report modules to plan
+
     fig, ax = plt.subplots(figsize=(5.0, 3.4))
     if column in history:
         for label, g in history.dropna(subset=[column]).groupby("label", sort=True):

@@ -6,14 +6,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from typing import TYPE_CHECKING
+
 import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+matplotlib.use("Agg")  # before any pyplot import
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from balenas.runtime import atomic_path  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def write_table(df: pd.DataFrame, csv: str | Path, md: str | Path | None = None, tex: str | Path | None = None,
@@ -114,13 +118,15 @@ FIXED_METADATA: Mapping[str, Mapping[str, None]] = MappingProxyType({
 })
 
 
-def save_figure(fig: plt.Figure, png: str | Path, pdf: str | Path | None = None) -> None:
+def save_figure(fig: Figure, png: str | Path, pdf: str | Path | None = None) -> None:
     """PNG (150 dpi) and optionally PDF, atomically, with no dates or software in their metadata."""
     with atomic_path(png) as tmp:
         fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight", metadata=dict(FIXED_METADATA["png"]))
     if pdf is not None:
         with atomic_path(pdf) as tmp:
             fig.savefig(tmp, format="pdf", bbox_inches="tight", metadata=dict(FIXED_METADATA["pdf"]))
+    import matplotlib.pyplot as plt  # here, not at import: the workflow imports report modules to plan
+
     plt.close(fig)
 
 

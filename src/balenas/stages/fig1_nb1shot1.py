@@ -9,7 +9,6 @@ import pandas as pd
 
 from balenas.benchmarks.settings import IF_MISSING, BenchmarkConfigError
 from balenas.benchmarks.nb101 import COMPACT, load_nb101_table, validate_nb101_source
-from balenas.report.fig1_nb1shot1 import epoch_errors, write_fig1
 
 
 def fig1_outputs(results: str, space: str, dataset: str) -> dict[str, str]:
@@ -52,6 +51,9 @@ def fig1_stage(
     outputs: Mapping[str, str],
 ) -> pd.DataFrame:
     """Concatenate the histories of ``runs`` (aligned), look their genotypes up, write CSV + figure."""
+    # here, not at import: the workflow imports this module to plan (pyplot costs half a second)
+    from balenas.report.fig1_nb1shot1 import epoch_errors, write_fig1
+
     frames = []
     for path, run in zip(histories, runs, strict=True):
         h = pd.read_csv(path)

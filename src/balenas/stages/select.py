@@ -1,13 +1,16 @@
-"""The selection stages: sample K candidates -> score them with a proxy -> keep the best.
+"""The selection stages: sample K_max candidates -> score them with a proxy -> keep the best of every K.
 
-Three rules, three files per job directory
-``results/select/{space}/{dataset}/{run_dir}/{selector}-{proxy}-k{k}/``:
+Three rules (paths: :mod:`balenas.selection_paths`), K_max the largest configured K:
 
-* :func:`sample_stage` writes ``samples.jsonl`` (one candidate per line, in draw order);
-* :func:`score_stage` writes ``scores.csv`` (one row per *distinct* candidate, scored once);
-* :func:`select_stage` writes ``selected.json`` (the best candidate by rank, plus provenance).
+* :func:`sample_stage` writes ``{selector}-k{K_max}/samples.jsonl`` (one candidate per line, in draw order),
+  once per run and selector: the draws of a smaller K are the first K of these;
+* :func:`score_stage` writes ``{selector}-{proxy}-k{K_max}/scores.csv`` (one row per *distinct* candidate,
+  scored once), once per run, selector and proxy;
+* :func:`select_stage` writes ``{selector}-{proxy}-k{k}/selected.json`` for every configured k (the best of the
+  first k draws, plus provenance), from those two files: the same records a job that drew and scored k
+  candidates would write.
 
-``run_dir`` is ``{method}/order-{order}/seed-{seed}`` for ``tf`` (K draws from that search run's learned
+``run_dir`` is ``{method}/order-{order}/seed-{seed}`` for ``tf`` (draws from that search run's learned
 distribution) and ``zero_cost/seed-{seed}`` for ``uniform`` (the Zero-cost NAS baseline, no search).
 """
 
@@ -43,6 +46,7 @@ from balenas.select import (
     best_candidate,
     distinct,
     init_seed,
+    prefix_scores,
     sample_genotypes,
     score_candidates,
     scoring_batch,
@@ -61,8 +65,13 @@ _SEARCH_RUN = re.compile(r"^(?P<method>[A-Za-z0-9_]+)/order-(?P<order>\d+)/seed-
 _ZERO_COST_RUN = re.compile(rf"^{ZERO_COST}/seed-(?P<seed>\d+)$")
 
 
-def parse_run_dir(space: str, dataset: str, run_dir: str, selector: str, proxy: str, k: int) -> dict[str, Any]:
-    """The coordinates of one selection job; ``tf`` must name a search run, ``uniform`` ``zero_cost/seed-N``."""
+def parse_run_dir(
+    space: str, dataset: str, run_dir: str, selector: str, proxy: str | None, k: int
+) -> dict[str, Any]:
+    """The coordinates of one selection job; ``tf`` must name a search run, ``uniform`` ``zero_cost/seed-N``.
+
+    ``proxy`` is None for the sampling job (its draws serve every proxy).
+    """
     zc = _ZERO_COST_RUN.match(run_dir)
     sr = None if zc else _SEARCH_RUN.match(run_dir)
     if selector == "uniform" and zc:
@@ -71,7 +80,8 @@ def parse_run_dir(space: str, dataset: str, run_dir: str, selector: str, proxy: 
         method, order, seed = sr["method"], int(sr["order"]), int(sr["seed"])
     else:
         want = SELECTOR_SOURCE.get(selector, "a search run" if selector in SUPERNET_SELECTORS else "a known selector")
-        raise ValueError(f"selection {run_dir}/{selector}-{proxy}-k{k}: selector {selector!r} needs {want}")
+        name = f"{selector}-k{k}" if proxy is None else f"{selector}-{proxy}-k{k}"
+        raise ValueError(f"selection {run_dir}/{name}: selector {selector!r} needs {want}")
     return {
         "space": space,
         "dataset": dataset,
@@ -183,24 +193,31 @@ def select_stage(
     samples: str | Path,
     scores: str | Path,
     config_used: Mapping[str, Any],
-    output: str | Path,
+    outputs: Mapping[int, str | Path],
     arch: str | Path | None = None,
     search_genotype: str | Path | None = None,
-) -> dict[str, Any]:
-    """Keep the best candidate by rank (ties: drawn first) and write ``selected.json``.
+) -> dict[int, dict[str, Any]]:
+    """For every ``k`` of ``outputs`` keep the best of the first k draws by rank (ties: drawn first) and
+    write its ``selected.json`` to ``outputs[k]``.
 
-    ``config_used`` is recorded as is (the scored network, data and device of the job); for ``tf``,
-    ``arch`` (its sha256 is recorded) and ``search_genotype`` (the search's argmax-of-the-mean genotype, for
-    comparison) are the search run's files.
+    ``samples`` and ``scores`` are the job's K_max draws (``job['k']``) and their scores (one row per distinct
+    draw); the record of each k is the one a job that drew and scored exactly k candidates writes
+    (:func:`balenas.select.prefix_scores`). ``config_used`` is recorded as is (the scored network, data and
+    device of the job); for ``tf``, ``arch`` (its sha256 is recorded) and ``search_genotype`` (the search's
+    argmax-of-the-mean genotype, for comparison) are the search run's files.
     """
+    space = get_space(job["space"])
     drawn = read_samples(samples, job["space"])
     table = read_scores(scores)
     cands = distinct(drawn)
+    if len(drawn) != job["k"]:
+        raise ValueError(f"{samples}: {len(drawn)} draws, the job samples K = {job['k']}")
     if len(table) != len(cands):
         raise ValueError(f"{scores}: {len(table)} rows for {len(cands)} distinct samples in {samples}")
-    best = best_candidate(table)
-    record: dict[str, Any] = {
-        **selection_record(job, best, len(cands), len(drawn)),
+    too_large = sorted(k for k in outputs if not 1 <= k <= len(drawn))
+    if too_large:
+        raise ValueError(f"{samples}: K {too_large} outside 1..{len(drawn)}, the number of draws")
+    common: dict[str, Any] = {
         "streams": {
             "sample": [job["seed"], STREAM_SAMPLE],
             "batch": [job["seed"], STREAM_BATCH],
@@ -212,12 +229,19 @@ def select_stage(
         "environment": environment_info(torch.device("cpu")),
     }
     if arch is not None:
-        record["search_arch"] = {"path": str(arch), "sha256": sha256_file(arch)}
+        common["search_arch"] = {"path": str(arch), "sha256": sha256_file(arch)}
     if search_genotype is not None:
-        record["argmax_genotype"] = json.loads(Path(search_genotype).read_text())["genotype"]
-    write_json(output, record)
-    log.info("selected %s (score %.6g, %d distinct of %d)", record["genotype"], record["score"], len(cands), len(drawn))
-    return record
+        common["argmax_genotype"] = json.loads(Path(search_genotype).read_text())["genotype"]
+    records: dict[int, dict[str, Any]] = {}
+    for k, output in sorted(outputs.items()):
+        rows = prefix_scores(drawn, table, k, space.to_string)
+        best = best_candidate(rows)
+        record = {**selection_record({**job, "k": k}, best, len(rows), k), **common}
+        write_json(output, record)
+        log.info("K=%d: selected %s (score %.6g, %d distinct of %d)", k, record["genotype"], record["score"],
+                 len(rows), k)
+        records[k] = record
+    return records
 
 
 def supernet_select_stage(
