@@ -29,6 +29,18 @@ def cifar10_test_zip() -> Path:
     return shared_file("cifar10/cifar10_jpeg_test.zip")
 
 
+def damage_file(path: Path, how: str) -> None:
+    """Damage a checkpoint as a crash or a bad disk would: ``truncate`` to half, or ``flip`` one bit."""
+    blob = bytearray(path.read_bytes())
+    if how == "truncate":
+        blob = blob[: len(blob) // 2]
+    elif how == "flip":
+        blob[len(blob) // 2] ^= 0x01
+    else:
+        raise ValueError(f"damage_file: unknown damage {how!r}")
+    path.write_bytes(bytes(blob))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # One torch thread per test process: predictable timings when other processes share the cores.
     import torch

@@ -30,6 +30,7 @@ from balenas.train import (
     training_loss,
     write_outputs,
 )
+from tests.conftest import damage_file
 from balenas.train_data import (
     FolderConfig,
     FolderTrainData,
@@ -229,12 +230,7 @@ def test_a_damaged_retrain_checkpoint_is_ignored_with_a_warning(tmp_path: Path, 
     ckpt = tmp_path / "run.ckpt"
     train(cfg, DARTS_V2, "DARTS_V2", _memory(cfg, tr, te), torch.device("cpu"), checkpoint=ckpt)
     assert read_checkpoint(ckpt)["epochs_done"] == 1  # intact, it would be read
-    blob = bytearray(ckpt.read_bytes())
-    if damage == "truncate":
-        blob = blob[: len(blob) // 2]
-    else:
-        blob[len(blob) // 2] ^= 0x01
-    ckpt.write_bytes(bytes(blob))
+    damage_file(ckpt, damage)
     state = build_state(cfg, DARTS_V2, 10, 1, torch.device("cpu"), DistContext())
     assert _try_resume(state, ckpt, fingerprint(cfg, "DARTS_V2", {}, 1)) == 0
     assert "starting from scratch" in caplog.text and "another configuration" not in caplog.text

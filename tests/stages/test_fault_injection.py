@@ -18,6 +18,7 @@ import pytest
 from balenas.search import SearchConfig
 from balenas.stages.search import search_stage
 from balenas.stages.select import parse_run_dir, sample_stage, score_stage
+from tests.conftest import damage_file
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 SEARCH = SearchConfig(
@@ -51,10 +52,10 @@ def _killed(code: str, point: str) -> None:
     assert proc.returncode == -signal.SIGKILL, f"{point}: exit {proc.returncode}\n{proc.stderr[-2000:]}"
 
 
-def _search_code(out: Path, ckpt: Path) -> str:
+def _search_code(out: Path, ckpt: Path, search: dict = SEARCH, data: dict = DATA) -> str:
     outputs = {k: str(v) for k, v in _search_outputs(out).items()}
     return ("import json; from balenas.stages.search import search_stage; "
-            f"search_stage(json.loads({json.dumps(json.dumps(SEARCH))}), json.loads({json.dumps(json.dumps(DATA))}), "
+            f"search_stage(json.loads({json.dumps(json.dumps(search))}), json.loads({json.dumps(json.dumps(data))}), "
             f"{outputs!r}, {str(ckpt)!r})")
 
 
@@ -83,12 +84,7 @@ def test_killed_search_reruns_to_the_same_bytes(tmp_path, reference, point, resu
 def test_damaged_checkpoint_restarts_from_scratch_with_a_warning(tmp_path, reference, caplog, damage):
     out, ckpt = tmp_path / "run", tmp_path / "ckpt" / "checkpoint.pt"
     _killed(_search_code(out, ckpt), "search:epoch-3:step-1")
-    blob = bytearray(ckpt.read_bytes())
-    if damage == "truncate":
-        blob = blob[: len(blob) // 2]
-    else:
-        blob[len(blob) // 2] ^= 0x01
-    ckpt.write_bytes(bytes(blob))
+    damage_file(ckpt, damage)
     result = search_stage(SEARCH, DATA, _search_outputs(out), ckpt)
     assert result.resumed_from_epoch == 0
     assert "starting from scratch" in caplog.text
@@ -119,11 +115,7 @@ def test_killed_search_in_every_space_reruns_to_the_same_bytes(tmp_path, space, 
     ref = tmp_path / "ref"
     search_stage(search, data, _search_outputs(ref), tmp_path / "ref-ckpt" / "checkpoint.pt")
     out, ckpt = tmp_path / "run", tmp_path / "ckpt" / "checkpoint.pt"
-    outputs = {k: str(v) for k, v in _search_outputs(out).items()}
-    code = ("import json; from balenas.stages.search import search_stage; "
-            f"search_stage(json.loads({json.dumps(json.dumps(search))}), json.loads({json.dumps(json.dumps(data))}), "
-            f"{outputs!r}, {str(ckpt)!r})")
-    _killed(code, "search:epoch-2:step-1")
+    _killed(_search_code(out, ckpt, search, data), "search:epoch-2:step-1")
     assert ckpt.exists(), "the killed run left no checkpoint to resume from"
     result = search_stage(search, data, _search_outputs(out), ckpt)
     assert result.resumed_from_epoch == 1
