@@ -172,7 +172,7 @@ CHILD = textwrap.dedent(
     import os, signal, sys
     import torch
     torch.set_num_threads(1)
-    sys.path.insert(0, {tests!r})
+    sys.path[:0] = [{tests!r}, {repo!r}]
     from test_train import DARTS_V2, _digits, _memory, tiny_cfg
     from balenas.train import train
     kill = os.environ.get("KILL_AT")
@@ -198,7 +198,7 @@ def _child(script: Path, ckpt: Path, out: Path, kill: str | None) -> subprocess.
 
 def test_sigkill_mid_epoch_then_rerun_gives_bit_identical_weights(tmp_path: Path) -> None:
     script = tmp_path / "child.py"
-    script.write_text(CHILD.format(tests=str(REPO / "tests")))
+    script.write_text(CHILD.format(tests=str(REPO / "tests"), repo=str(REPO)))
     killed = _child(script, tmp_path / "run.ckpt", tmp_path / "run.pt", "1:1")  # epoch 2, step 2 of 3 epochs
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (tmp_path / "run.pt").exists()
@@ -306,7 +306,7 @@ DDP_CHILD = textwrap.dedent(
     from pathlib import Path
     import torch
     torch.set_num_threads(1)
-    sys.path.insert(0, {tests!r})
+    sys.path[:0] = [{tests!r}, {repo!r}]
     from test_train import DARTS_V2, _digits, tiny_cfg
     from balenas.data import DataConfig
     from balenas.train import init_distributed, train
@@ -328,7 +328,7 @@ def test_data_parallel_path_on_cpu_with_two_ranks(tmp_path: Path) -> None:
     # torchrun with 2 CPU ranks (gloo): the same weights on both ranks (gradients averaged), metrics summed
     # over ranks (test_n is the whole test set), one checkpoint written by rank 0.
     script = tmp_path / "ddp.py"
-    script.write_text(DDP_CHILD.format(tests=str(REPO / "tests")))
+    script.write_text(DDP_CHILD.format(tests=str(REPO / "tests"), repo=str(REPO)))
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
