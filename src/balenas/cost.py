@@ -47,8 +47,9 @@ def count_macs_m(network: nn.Module, input_shape: tuple[int, int, int]) -> float
 class SearchCost:
     seconds: float
     days: float
-    jobs: int
+    jobs: int  # jobs whose benchmark file was read (``seconds`` sums theirs)
     devices: tuple[str, ...]  # distinct devices the jobs ran on ("cuda: NVIDIA A100", "cpu")
+    missing: tuple[str, ...] = ()  # benchmark files that were absent (e.g. benchmarks/ deleted): not counted
 
     @property
     def on_gpu(self) -> bool:
@@ -78,10 +79,17 @@ def job_device(metrics_path: str | Path) -> str:
 
 
 def search_cost(jobs: Iterable[tuple[str | Path, str | Path]]) -> SearchCost:
-    """Cost of a set of search jobs given as (benchmark file, metrics.json) pairs."""
-    seconds, devices, n = 0.0, set(), 0
+    """Cost of a set of search jobs given as (benchmark file, metrics.json) pairs.
+
+    Benchmark files are Snakemake's side files, not declared outputs: one that is gone (``benchmarks/``
+    deleted, a search copied in from elsewhere) is listed in ``missing`` and left out of the sum, not an error.
+    """
+    seconds, devices, n, missing = 0.0, set(), 0, []
     for bench, metrics in jobs:
-        seconds += benchmark_seconds(bench)
         devices.add(job_device(metrics))
+        if not Path(bench).is_file():
+            missing.append(str(bench))
+            continue
+        seconds += benchmark_seconds(bench)
         n += 1
-    return SearchCost(seconds, seconds / SECONDS_PER_DAY, n, tuple(sorted(devices)))
+    return SearchCost(seconds, seconds / SECONDS_PER_DAY, n, tuple(sorted(devices)), tuple(missing))

@@ -68,3 +68,22 @@ def test_table3_blocks_cells_and_reasons(tmp_path: Path) -> None:
     quoted = f[f["block"] == BLOCK_PAPER].set_index("key")
     assert quoted.loc["darts_2nd", "cifar10_test_error"] == 2.76 and quoted.loc["balenas_tf", "flops_m"] == 597
     assert "Quoted from the paper" in md and "BaLeNAS-TF" in md
+
+
+def test_search_cost_survives_deleted_benchmark_files(tmp_path: Path) -> None:
+    """Benchmark files are side files of Snakemake (benchmarks/ may be deleted while results/ stays):
+    the cost is the mean of the jobs that have one, and the note names the missing ones."""
+    metrics = tmp_path / "search.json"
+    metrics.write_text(json.dumps({"environment": {"device": "cpu"}}))
+    kept, gone = tmp_path / "seed-0.tsv", tmp_path / "seed-1.tsv"
+    kept.write_text("s\th:m:s\n4320.0\t1:12:00\n")
+    partial = search_cost([(kept, metrics), (gone, metrics)])
+    assert (partial.jobs, partial.missing, partial.devices) == (1, (str(gone),), ("cpu",))
+    none_left = search_cost([(gone, metrics)])
+    assert none_left.jobs == 0 and none_left.seconds == 0.0
+    rows = [Table3Row("darts_1st", "DARTS (1st)", None, partial), Table3Row("darts_2nd", "DARTS (2nd)", None, none_left)]
+    f = build_table3(rows, runs_from_metrics([]), None).frame.set_index("key")
+    assert f.loc["darts_1st", "search_cost_gpu_days"] == pytest.approx(0.05)
+    assert "mean of 1 of 2 search jobs" in f.loc["darts_1st", "note"] and str(gone) in f.loc["darts_1st", "note"]
+    assert pd.isna(f.loc["darts_2nd", "search_cost_gpu_days"])
+    assert "no benchmark file" in f.loc["darts_2nd", "note"]

@@ -119,8 +119,13 @@ def reproduced_rows(rows: Sequence[Table3Row], runs: pd.DataFrame) -> tuple[pd.D
         rec["search_device"] = ", ".join(cost.devices) if cost else ""
         if cost is None:
             why.append("search cost: " + row.missing.get("search", "no search job (a published cell)"))
+        elif not cost.jobs:
+            why.append(f"search cost: no benchmark file ({', '.join(cost.missing)} missing)")
         elif not cost.on_gpu:
             why.append(f"search cost: measured on {rec['search_device']}, not a GPU")
+        if cost is not None and cost.jobs and cost.missing:
+            why.append(f"search cost: mean of {cost.jobs} of {cost.jobs + len(cost.missing)} search jobs "
+                       f"({', '.join(cost.missing)} missing)")
         rec["note"] = "; ".join(why)
         out.append(rec)
         if why:
