@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from typing import Any
 
 import torch
 
 from balenas.spaces.base import ArchParams
+
+
+def check_groups(grads: ArchParams, groups: Iterable[str]) -> None:
+    """Raise unless ``grads`` has exactly the group names ``groups`` (a mapping gives its keys)."""
+    names = set(groups)
+    if set(grads) != names:
+        raise ValueError(f"gradient groups {sorted(grads)} != parameter groups {sorted(names)}")
 
 
 class ArchOptimizer(abc.ABC):
@@ -32,8 +40,7 @@ class TorchArchOptimizer(ArchOptimizer):
         self.params, self.opt, self.grad_clip = params, opt, float(grad_clip)
 
     def step(self, grads: ArchParams) -> None:
-        if set(grads) != set(self.params):
-            raise ValueError(f"gradient groups {sorted(grads)} != parameter groups {sorted(self.params)}")
+        check_groups(grads, self.params)
         for name, p in self.params.items():
             p.grad = grads[name].detach().clone().to(p.device)
         if self.grad_clip > 0:

@@ -13,6 +13,7 @@ import torch
 
 from balenas.archdist.dirichlet import DirichletArch, concentration
 from balenas.archopt.adam import AdamArch
+from balenas.archopt.base import check_groups
 from balenas.registry import Registry
 from balenas.spaces.base import ArchParams
 
@@ -60,6 +61,5 @@ class DrNASAdam(AdamArch):
 
     def step(self, grads: ArchParams) -> None:
         reg = penalty_grads(self.dist, self.reg_type, self.reg_scale)
-        if set(grads) != set(reg):
-            raise ValueError(f"gradient groups {sorted(grads)} != parameter groups {sorted(reg)}")
+        check_groups(grads, reg)
         super().step({name: g.to(reg[name].device) + reg[name] for name, g in grads.items()})

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from balenas.archdist.gaussian import GaussianArch
-from balenas.archopt.base import ArchOptimizer
+from balenas.archopt.base import ArchOptimizer, check_groups
 from balenas.registry import Registry
 from balenas.spaces.base import ArchParams
 
@@ -54,8 +54,7 @@ class VAdam(ArchOptimizer):
 
     @torch.no_grad()
     def step(self, grads: ArchParams) -> None:
-        if set(grads) != set(self.buf):
-            raise ValueError(f"gradient groups {sorted(grads)} != parameter groups {sorted(self.buf)}")
+        check_groups(grads, self.buf)
         self.t += 1
         for name, mu in self.dist.mu.items():
             self._update(mu, self.dist.s(name), self.buf[name], grads[name].detach().to(mu.device))
