@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from balenas.analysis.hessian import HESSIAN_CHUNK
+from balenas.analysis.hessian import HESSIAN_CHUNK, HESSIAN_MODES
 from balenas.archdist import ArchDistribution
 from balenas.archopt.base import ArchOptimizer
 from balenas.archopt.gradients import get_estimator
@@ -74,7 +74,9 @@ class SearchConfig:
     weight_step_alpha: str = "sample"
     hessian_every: int = 0  # 0: never; k: every k epochs (and after the last)
     hessian_batches: int = 1
-    hessian_chunk: int = HESSIAN_CHUNK  # Hessian rows per batched backward (memory, not values)
+    hessian_chunk: int = HESSIAN_CHUNK  # Hessian rows per batched pass (memory, not values)
+    hessian_batch_size: int | None = None  # examples per Hessian batch; None: batch_size
+    hessian_mode: str = HESSIAN_MODES[0]  # forward (forward-over-reverse) | reverse (double backward)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
     on_divergence: str = "fail"  # issue 16: fail | skip_step (balenas.guards)
 
@@ -93,6 +95,10 @@ class SearchConfig:
                 raise ValueError(f"search.{key} must be >= 1, got {getattr(self, key)}")
         if self.hessian_every < 0:
             raise ValueError(f"search.hessian_every must be >= 0, got {self.hessian_every}")
+        if self.hessian_batch_size is not None and self.hessian_batch_size < 1:
+            raise ValueError(f"search.hessian_batch_size must be >= 1 or null, got {self.hessian_batch_size}")
+        if self.hessian_mode not in HESSIAN_MODES:
+            raise ValueError(f"search.hessian_mode must be one of {list(HESSIAN_MODES)}, got {self.hessian_mode!r}")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -59,7 +59,7 @@ def test_batches_are_disjoint_fixed_and_independent_of_global_rng():
 def test_record_is_the_spectrum_at_the_mean_and_touches_nothing(dist_cls):
     state = tiny_state(dist_cls)
     data = tiny_data(40)
-    cfg = SimpleNamespace(seed=0, batch_size=16, hessian_batches=2, hessian_chunk=32)
+    cfg = SimpleNamespace(seed=0, batch_size=16, hessian_batches=2, hessian_chunk=32, hessian_batch_size=None, hessian_mode="forward")
     net_before = copy.deepcopy(state.network.state_dict())
     dist_before = copy.deepcopy(state.dist.state_dict())
     rng_before = torch.get_rng_state()
@@ -111,7 +111,7 @@ def test_record_covers_every_group_of_the_space():
     groups = {"normal": (2, 3), "reduce": (2, 3)}
     state = SimpleNamespace(network=TwoGroupToy(), dist=SoftmaxArch(groups, init_std=0.5))
     data = tiny_data(40)
-    cfg = SimpleNamespace(seed=0, batch_size=16, hessian_batches=2, hessian_chunk=32)
+    cfg = SimpleNamespace(seed=0, batch_size=16, hessian_batches=2, hessian_chunk=32, hessian_batch_size=None, hessian_mode="forward")
     record = hessian_record(cfg, state, data, None)
 
     batches = hessian_batches(data, 0, 16, 2)
@@ -132,8 +132,24 @@ def test_record_covers_every_group_of_the_space():
 def test_hessian_chunk_changes_memory_not_values():
     """search.hessian_chunk reaches the Hessian: one row per backward and all rows at once agree to rounding."""
     state, data = tiny_state(SoftmaxArch), tiny_data(40)
-    records = [hessian_record(SimpleNamespace(seed=0, batch_size=16, hessian_batches=1, hessian_chunk=c), state, data)
+    records = [hessian_record(SimpleNamespace(seed=0, batch_size=16, hessian_batches=1, hessian_chunk=c,
+                                                   hessian_batch_size=None, hessian_mode="forward"), state, data)
                for c in (1, 7, 1000)]
     for r in records[1:]:
         assert r["hessian_max_eig"] == pytest.approx(records[0]["hessian_max_eig"], rel=1e-4, abs=1e-6)
         assert r["hessian_min_eig"] == pytest.approx(records[0]["hessian_min_eig"], rel=1e-4, abs=1e-6)
+
+
+def test_hessian_batch_size_and_mode_reach_the_record():
+    """search.hessian_batch_size sets the examples per Hessian batch (not the search batch size), and both
+    hessian modes give the same eigenvalues."""
+    state = tiny_state(SoftmaxArch)
+    data = tiny_data(40)
+    base = dict(seed=0, batch_size=16, hessian_batches=2, hessian_chunk=32)
+    small = hessian_record(SimpleNamespace(**base, hessian_batch_size=8, hessian_mode="forward"), state, data)
+    assert small["hessian_examples"] == 16
+    default = hessian_record(SimpleNamespace(**base, hessian_batch_size=None, hessian_mode="forward"), state, data)
+    assert default["hessian_examples"] == 32
+    reverse = hessian_record(SimpleNamespace(**base, hessian_batch_size=None, hessian_mode="reverse"), state, data)
+    assert reverse["hessian_max_eig"] == pytest.approx(default["hessian_max_eig"], rel=1e-5)
+    assert small["hessian_max_eig"] != pytest.approx(default["hessian_max_eig"], rel=1e-6)

@@ -50,6 +50,8 @@ class _HasSearchSettings(Protocol):
     batch_size: int
     hessian_batches: int
     hessian_chunk: int
+    hessian_batch_size: int | None  # None: batch_size
+    hessian_mode: str
 
 
 class _HasNetworkAndDist(Protocol):
@@ -84,7 +86,8 @@ def hessian_record(cfg: _HasSearchSettings, state: _HasNetworkAndDist, a_half: I
     ``data_cfg`` is accepted for the hook's signature; augmentation is deliberately not applied.
     """
     t0 = time.time()
-    batches = hessian_batches(a_half, cfg.seed, cfg.batch_size, cfg.hessian_batches)
+    batch_size = cfg.hessian_batch_size or cfg.batch_size
+    batches = hessian_batches(a_half, cfg.seed, batch_size, cfg.hessian_batches)
     net, dist = state.network, state.dist
     was_training = net.training
     net.train()
@@ -96,6 +99,7 @@ def hessian_record(cfg: _HasSearchSettings, state: _HasNetworkAndDist, a_half: I
             batches,
             nn.CrossEntropyLoss(),
             chunk=cfg.hessian_chunk,
+            mode=cfg.hessian_mode,
         )
     finally:
         net.train(was_training)

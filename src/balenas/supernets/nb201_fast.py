@@ -81,14 +81,23 @@ def _gather_plan(channels: int, pool_taps: int) -> tuple[list[int], list[int]]:
 _PLANS: dict[tuple[int, int, torch.device], tuple[torch.Tensor, list[int]]] = {}
 
 
+def _cacheable(t: torch.Tensor) -> bool:
+    """False for a tensor made inside a ``torch.func`` transform (the forward-mode Hessian): it is wrapped
+    at the transform's level and must not outlive it, so it is not cached."""
+    return not torch._C._functorch.is_functorch_wrapped_tensor(t)
+
+
 def prepare_weights(weights: torch.Tensor, channels: int, pool_taps: int = 9) -> _Prepared:
     """Reorder ``weights`` (edges x ops) by source node and expand them to channels (edge-major); the
     pooling weights fill ``pool_taps`` (9: a 3x3 box kernel, 1: a scale after ``avg_pool2d``) taps."""
     key = (channels, pool_taps, weights.device)
-    if key not in _PLANS:
-        index, sizes = _gather_plan(channels, pool_taps)
-        _PLANS[key] = (torch.tensor(index, dtype=torch.long, device=weights.device), sizes)
-    index, sizes = _PLANS[key]
+    if key in _PLANS:
+        index, sizes = _PLANS[key]
+    else:
+        plan, sizes = _gather_plan(channels, pool_taps)
+        index = torch.tensor(plan, dtype=torch.long, device=weights.device)
+        if _cacheable(index):
+            _PLANS[key] = (index, sizes)
     parts = iter(weights.reshape(-1)[index].split(sizes))
     side = 3 if pool_taps == 9 else 1
     out: dict[str, dict[int, torch.Tensor]] = {f: {} for f in _FIELDS}
@@ -171,11 +180,14 @@ class PoolAsConv:
     def recip(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[2:]
         key = (h, w, x.dtype, x.device)
-        if key not in self._recip:
-            one = torch.ones(1, 1, h, w, dtype=x.dtype, device=x.device)
-            count = F.conv2d(one, torch.ones(1, 1, 3, 3, dtype=x.dtype, device=x.device), padding=1)
-            self._recip[key] = count.reciprocal()  # (1, 1, h, w)
-        return self._recip[key]
+        if key in self._recip:
+            return self._recip[key]
+        one = torch.ones(1, 1, h, w, dtype=x.dtype, device=x.device)
+        count = F.conv2d(one, torch.ones(1, 1, 3, 3, dtype=x.dtype, device=x.device), padding=1)
+        recip = count.reciprocal()  # (1, 1, h, w)
+        if _cacheable(recip):
+            self._recip[key] = recip
+        return recip
 
 
 def _scaled_bn(y: torch.Tensor, scale: torch.Tensor, eps: float) -> torch.Tensor:
