@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from balenas.analysis.hessian import HESSIAN_MODES
 from balenas.archopt.gradients import GRADIENTS
 from balenas.archopt.vadam import VADAM_FORMS
 from balenas.benchmarks.settings import BenchmarkConfigError, check_table1_choice, resolve_benchmarks
@@ -48,6 +49,7 @@ SCHEMA_REGISTRIES: dict[str, Registry[Any]] = {
     "data_sources": SOURCES,
     "on_divergence": ON_DIVERGENCE,
     "supernet_impls": SUPERNET_IMPLS,
+    "hessian_modes": HESSIAN_MODES,
 }
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from balenas.analysis.hessian import HESSIAN_CHUNK, HESSIAN_MODES
+from balenas.analysis.hessian import DEFAULT_HESSIAN_MODE, HESSIAN_CHUNK, HESSIAN_MODES
 from balenas.archdist import ArchDistribution
 from balenas.archopt.base import ArchOptimizer
 from balenas.archopt.gradients import get_estimator
@@ -76,7 +76,7 @@ class SearchConfig:
     hessian_batches: int = 1
     hessian_chunk: int = HESSIAN_CHUNK  # Hessian rows per batched pass (memory, not values)
     hessian_batch_size: int | None = None  # examples per Hessian batch; None: batch_size
-    hessian_mode: str = HESSIAN_MODES[0]  # forward (forward-over-reverse) | reverse (double backward)
+    hessian_mode: str = DEFAULT_HESSIAN_MODE  # forward (forward-over-reverse) | reverse (double backward)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
     on_divergence: str = "fail"  # issue 16: fail | skip_step (balenas.guards)
 
@@ -98,7 +98,7 @@ class SearchConfig:
         if self.hessian_batch_size is not None and self.hessian_batch_size < 1:
             raise ValueError(f"search.hessian_batch_size must be >= 1 or null, got {self.hessian_batch_size}")
         if self.hessian_mode not in HESSIAN_MODES:
-            raise ValueError(f"search.hessian_mode must be one of {list(HESSIAN_MODES)}, got {self.hessian_mode!r}")
+            raise ValueError(f"search.hessian_mode must be one of {HESSIAN_MODES.keys()}, got {self.hessian_mode!r}")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from balenas.archopt.unrolled import stateless_loss
+from balenas.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,10 @@ class HessianSpectrum:
 
 #: Rows of the Hessian computed per batched pass (memory grows with it; values change only by rounding).
 HESSIAN_CHUNK = 32
-#: How the rows are computed (see the module docstring); the first is the default.
-HESSIAN_MODES = ("forward", "reverse")
+#: How the rows are computed (see the module docstring): (loss_fn, alpha, chunk) -> the unsymmetrised (n, n).
+HessianRows = Callable[[LossFn, torch.Tensor, int], torch.Tensor]
+HESSIAN_MODES: Registry[HessianRows] = Registry("Hessian mode")
+DEFAULT_HESSIAN_MODE = "forward"
 
 
 @contextmanager
@@ -93,7 +96,7 @@ def batch_statistics_only(network: nn.Module) -> Iterator[None]:
 
 
 def architecture_hessian(loss_fn: LossFn, alpha: torch.Tensor, chunk: int = HESSIAN_CHUNK,
-                         mode: str = HESSIAN_MODES[0]) -> torch.Tensor:
+                         mode: str = DEFAULT_HESSIAN_MODE) -> torch.Tensor:
     """Exact Hessian of the scalar ``loss_fn(alpha)``, flattened to (n, n) and symmetrised.
 
     ``alpha`` is treated as a constant leaf (detached). ``mode`` ``forward``: the rows are Hessian-vector
@@ -111,8 +114,8 @@ def architecture_hessian(loss_fn: LossFn, alpha: torch.Tensor, chunk: int = HESS
     if chunk < 1:
         raise ValueError(f"architecture_hessian: chunk must be >= 1, got {chunk}")
     if mode not in HESSIAN_MODES:
-        raise ValueError(f"architecture_hessian: mode must be one of {HESSIAN_MODES}, got {mode!r}")
-    hess = _forward_over_reverse(loss_fn, alpha, chunk) if mode == "forward" else _reverse_over_reverse(loss_fn, alpha, chunk)
+        raise ValueError(f"architecture_hessian: mode must be one of {HESSIAN_MODES.keys()}, got {mode!r}")
+    hess = HESSIAN_MODES.get(mode)(loss_fn, alpha, chunk)
     asym = float((hess - hess.T).abs().max())
     scale = float(hess.abs().max())
     if scale > 0 and asym > 1e3 * torch.finfo(hess.dtype).eps * scale:
@@ -120,6 +123,7 @@ def architecture_hessian(loss_fn: LossFn, alpha: torch.Tensor, chunk: int = HESS
     return 0.5 * (hess + hess.T)
 
 
+@HESSIAN_MODES.register("forward")
 def _forward_over_reverse(loss_fn: LossFn, alpha: torch.Tensor, chunk: int) -> torch.Tensor:
     a = alpha.detach().clone()
     n = a.numel()
@@ -142,6 +146,7 @@ def _forward_over_reverse(loss_fn: LossFn, alpha: torch.Tensor, chunk: int) -> t
     return torch.cat(rows).detach()
 
 
+@HESSIAN_MODES.register("reverse")
 def _reverse_over_reverse(loss_fn: LossFn, alpha: torch.Tensor, chunk: int) -> torch.Tensor:
     n = alpha.numel()
     with torch.enable_grad():
@@ -216,7 +221,7 @@ def validation_loss_hessian(
     criterion: Criterion,
     arch_weight_decay: float = 0.0,
     chunk: int = HESSIAN_CHUNK,
-    mode: str = HESSIAN_MODES[0],
+    mode: str = DEFAULT_HESSIAN_MODE,
 ) -> torch.Tensor:
     """Hessian w.r.t. alpha of the validation loss averaged over ``batches`` (unweighted mean of the
     per-batch losses, plus ``arch_weight_decay / 2 ||alpha||^2``); (n, n), symmetric.
@@ -245,7 +250,7 @@ def validation_hessian_spectrum(
     criterion: Criterion,
     arch_weight_decay: float = 0.0,
     chunk: int = HESSIAN_CHUNK,
-    mode: str = HESSIAN_MODES[0],
+    mode: str = DEFAULT_HESSIAN_MODE,
 ) -> HessianSpectrum:
     """Eigenvalues of :func:`validation_loss_hessian`; ``.max_eigenvalue`` is the one to log."""
     return spectrum_of(
@@ -254,6 +259,7 @@ def validation_hessian_spectrum(
 
 
 __all__ = [
+    "DEFAULT_HESSIAN_MODE",
     "HESSIAN_CHUNK",
     "HESSIAN_MODES",
     "HessianSpectrum",
