@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO.parent / "shared").resolve()
 SHARED_DATA = SHARED / "data"
+
+
+def default_config() -> dict:
+    """A fresh copy of the embedded default config, config/config.yaml."""
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
 def shared_file(relative: str) -> Path:

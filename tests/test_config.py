@@ -5,13 +5,14 @@ import pytest
 import yaml
 
 from balenas.config import ConfigError, check_config, search_config
+from tests.conftest import default_config
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def config():
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    return default_config()
 
 
 def test_default_config_is_valid(config):

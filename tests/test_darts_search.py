@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-import yaml
 
 from balenas.config import data_config, search_config
 from balenas.data import ImageSet
 from balenas.search import run_search
 from balenas.spaces.darts import DartsGenotype
-from tests.conftest import REPO
+from tests.conftest import default_config
 
 
 def _tiny(method: str, order: int) -> tuple:
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg = default_config()
     cfg["space_settings"]["darts"] = {"supernet": {"C": 2, "layers": 3}, "network": {"C": 2, "layers": 3}}
     cfg["search"].update(epochs=1, batch_size=4, hessian_every=0)
     cfg["data"]["digits"].update(input_size=None, augment=False)

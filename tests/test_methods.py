@@ -1,12 +1,10 @@
 """Method registry: a method builds its distribution on the search device, then its optimizer."""
 
-from pathlib import Path
-
 import pytest
 import torch
-import yaml
 
 from balenas.methods import METHODS
+from tests.conftest import default_config
 
 SETTINGS = {
     "darts": {"lr": 0.01, "betas": (0.5, 0.999), "weight_decay": 1e-3, "init_std": 1e-3},
@@ -60,7 +58,7 @@ def test_the_optimizer_updates_the_distribution_it_was_built_with(method, groups
     assert all((after[k] < before[k]).all() for k in groups)
 
 
-DEFAULT_SETTINGS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["method_settings"]
+DEFAULT_SETTINGS = default_config()["method_settings"]
 
 
 @pytest.mark.parametrize("method", list(METHODS))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-import yaml
 
 from balenas.archdist import GaussianArch, SoftmaxArch
 from balenas.data import DataConfig, ImageSet
@@ -27,10 +25,10 @@ from balenas.select import (
     scoring_batch,
 )
 from balenas.spaces import SPACES, get_space
+from tests.conftest import default_config
 
-REPO = Path(__file__).resolve().parents[1]
 #: every registered method's settings in the default config (each method's distribution is built from them)
-METHOD_SETTINGS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["method_settings"]
+METHOD_SETTINGS = default_config()["method_settings"]
 
 SPACE = get_space("nb201")
 NET = NetworkConfig(batch_size=8, network={"channels": 2, "cells_per_stage": 1})

@@ -4,6 +4,7 @@ import torch
 from balenas.spaces.nb201 import NB201Config
 from balenas.speed import SpeedConfig, SpeedWrapper, build_supernet
 from balenas.supernets.nb201_fast import FastNB201Network
+from tests.conftest import default_config
 
 
 def test_speed_config_rejects_unknown_keys_and_values():
@@ -36,14 +37,11 @@ def test_wrapper_keeps_the_state_dict_and_returns_float32_logits():
 
 def test_search_config_reads_speed_and_names_a_bad_key():
     import copy
-    from pathlib import Path
-
-    import yaml
 
     from balenas.config import ConfigError, search_config
     from balenas.search import SearchConfig
 
-    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    config = default_config()
     assert search_config(config, "nb201", "digits", "darts", 1, 0).speed == SpeedConfig()  # default: plain
     fast = copy.deepcopy(config)
     fast["search"]["speed"] = {"supernet": "fast", "tf32": True}

@@ -20,6 +20,7 @@ from balenas.analysis.hessian import (
 )
 from balenas.spaces.nb201 import NB201Config
 from balenas.supernets import nb201_supernet
+from tests.conftest import default_config
 
 DT = torch.float64
 CRIT = nn.CrossEntropyLoss()
@@ -174,14 +175,12 @@ MODELS = {"darts": {"C": 2, "layers": 3}, "nb1shot1-s2": {"channels": 2, "stacks
 def test_forward_and_reverse_modes_agree_on_every_spaces_supernet(space, supernet):
     """The forward-over-reverse Hessian (vmap of jvp of grad) runs through each space's search supernet in
     train mode (BN on batch statistics) and equals the double-backward one; BN buffers stay untouched."""
-    import yaml
-
     from balenas.archdist import flatten, unflatten
     from balenas.search import SearchConfig, build_state
     from balenas.spaces import get_space
     from balenas.speed import SpeedConfig
 
-    settings = yaml.safe_load(open("config/config.yaml"))["method_settings"]["darts"]
+    settings = default_config()["method_settings"]["darts"]
     cfg = SearchConfig(space=space, dataset="digits", method="darts", seed=0, method_settings=settings,
                        model=MODELS[space], speed=SpeedConfig.from_mapping({"supernet": supernet}))
     state = build_state(cfg, get_space(space), 3, 3, 8, torch.device("cpu"))

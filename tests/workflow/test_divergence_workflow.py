@@ -4,9 +4,10 @@ naming the run, epoch and quantity, and leaves nothing for that run under result
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from .conftest import REPO, TINY, sheet, snakemake, write_config
+from tests.conftest import default_config
+
+from .conftest import TINY, sheet, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -14,8 +15,8 @@ RUN = "nb201/digits/darts/order-1/seed-0"
 
 
 def test_diverging_search_fails_naming_run_epoch_quantity_and_writes_nothing(tmp_path):
-    darts = yaml.safe_load((REPO / "config/config.yaml").read_text())["method_settings"]["darts"]
-    weights = yaml.safe_load((REPO / "config/config.yaml").read_text())["search"]["weights"]
+    default = default_config()
+    darts, weights = default["method_settings"]["darts"], default["search"]["weights"]
     cfg = write_config(tmp_path, {
         **TINY,
         "experiments": sheet(methods=("darts",), orders=(1,), seeds=(0,)),
