@@ -9,13 +9,14 @@ import pytest
 import yaml
 
 from balenas import retrain_plan as RP
+from tests.conftest import default_config
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _config(*names: str) -> dict:
     """config/config.yaml with the overlays ``names`` merged over it in order, as ``--configfile`` does."""
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg = default_config()
     for name in names:
         over = yaml.safe_load((REPO / "config" / name).read_text())
         for key, value in over.items():  # Snakemake's merge: dicts merge one level here, lists replace
