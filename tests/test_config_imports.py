@@ -1,4 +1,5 @@
-"""``import balenas.config`` runs when the workflow is parsed: it must stay free of plotting and report code."""
+"""What the workflow imports to plan (``workflow/rules/common.smk``) must stay free of plotting, report code and
+SciPy (1-2 s of every ``snakemake`` call on a 2-core machine)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_config_imports_neither_matplotlib_nor_report_modules() -> None:
-    code = "import json, sys; import balenas.config; print(json.dumps(sorted(sys.modules)))"
+PARSE_IMPORTS = "import balenas.config, balenas.benchmarks.settings, balenas.experiments, balenas.runtime"
+
+
+def test_planning_imports_neither_matplotlib_nor_report_modules_nor_scipy() -> None:
+    code = f"import json, sys; {PARSE_IMPORTS}; print(json.dumps(sorted(sys.modules)))"
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     modules = json.loads(done.stdout.strip().splitlines()[-1])
     assert "balenas.config" in modules  # the import did happen from this checkout
-    heavy = [m for m in modules if m.split(".")[0] == "matplotlib" or m.startswith("balenas.report")]
-    assert heavy == [], f"import balenas.config pulled in {heavy}"
+    heavy = [m for m in modules if m.split(".")[0] in ("matplotlib", "scipy") or m.startswith("balenas.report")]
+    assert heavy == [], f"{PARSE_IMPORTS} pulled in {heavy}"

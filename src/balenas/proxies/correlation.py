@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from scipy import stats
 
 from balenas.proxies import PROXIES, compute_proxies, ranking
 from balenas.proxies._common import LossFn
@@ -132,6 +131,8 @@ def proxy_correlations(scores: pd.DataFrame, accuracy: Sequence[float] | np.ndar
         raise ValueError(
             f"accuracy must have one value per arch_index (0..{n_arch - 1}), got shape {acc.shape}"
         )
+    from scipy import stats  # here, not at import: the workflow imports this module (via select) to plan
+
     rows = []
     for proxy in sorted(scores["proxy"].unique()):
         r = ranking.tied_ranks(_scores_by_arch(scores, proxy, n_arch), proxy)
