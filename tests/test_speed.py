@@ -51,3 +51,20 @@ def test_search_config_reads_speed_and_names_a_bad_key():
     fast["search"]["speed"] = {"channel_last": True}
     with pytest.raises(ConfigError, match="search.speed: unknown keys"):
         search_config(fast, "nb201", "digits", "darts", 1, 0)
+
+
+def test_a_fast_supernet_for_a_space_without_one_fails_at_parse_time_naming_the_key():
+    import copy
+
+    from balenas.config import ConfigError, check_config
+    from balenas.speed import IMPL_SPACES, SUPERNET_IMPLS
+
+    assert set(IMPL_SPACES) == set(SUPERNET_IMPLS.keys())  # every implementation says where it exists
+    config = default_config()  # its sheet has nb201, nb1shot1-s1 and darts rows
+    everywhere = copy.deepcopy(config)
+    everywhere["search"]["speed"] = {"supernet": "fast"}
+    with pytest.raises(ConfigError, match=r"search.speed.supernet: 'fast' exists for nb201 only, not 'nb1shot1-s1'"):
+        check_config(everywhere)
+    per_space = copy.deepcopy(config)
+    per_space["space_settings"]["nb201"]["search"] = {"speed": {"supernet": "fast"}}
+    check_config(per_space)  # the nb201 rows only: valid

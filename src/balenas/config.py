@@ -26,7 +26,7 @@ from balenas.proxies import PROXIES
 from balenas.registry import Registry
 from balenas.search import WEIGHT_STEP_ALPHA, SearchConfig, WeightOptConfig
 from balenas.guards import ON_DIVERGENCE
-from balenas.speed import SUPERNET_IMPLS, SpeedConfig
+from balenas.speed import SUPERNET_IMPLS, SpeedConfig, check_supernet_impl
 from balenas.select import ALL_SELECTORS, SELECTORS
 from balenas.selection_config import check_proxy_correlation, check_selection
 from balenas.spaces import SPACES, get_space
@@ -199,7 +199,8 @@ def check_config(config: Mapping[str, Any]) -> None:
             raise ConfigError(str(err).strip("'\"")) from err
     for e in sheet:
         try:
-            search_config(config, e.space, e.dataset, e.method, e.orders[0], e.seeds[0])
+            cfg = search_config(config, e.space, e.dataset, e.method, e.orders[0], e.seeds[0])
+            check_supernet_impl(cfg.speed.supernet, e.space)
         except (TypeError, ValueError) as err:
             raise ConfigError(f"search ({e.space}/{e.dataset}/{e.method}): {err}") from err
     try:

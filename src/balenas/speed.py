@@ -32,10 +32,24 @@ def _plain(space: str) -> SupernetBuilder:
     return SUPERNETS.get(space)
 
 
+#: The spaces each implementation exists for (None: every space).
+IMPL_SPACES: dict[str, tuple[str, ...] | None] = {"plain": None, "fast": ("nb201",), "fast_avgpool": ("nb201",)}
+
+
+def check_supernet_impl(impl: str, space: str) -> None:
+    """Raise ``ValueError`` naming the key when ``search.speed.supernet: impl`` has no version for ``space``
+    (checked when the workflow is parsed, so a run does not fail at its first search job)."""
+    spaces = IMPL_SPACES.get(impl)
+    if spaces is not None and space not in spaces:
+        raise ValueError(
+            f"search.speed.supernet: {impl!r} exists for {', '.join(spaces)} only, not {space!r} (set it per space "
+            f"under space_settings.<space>.search.speed, or per row under experiments[].search.speed)"
+        )
+
+
 def _fast(pool_as_conv: bool) -> Callable[[str], SupernetBuilder]:
     def builder(space: str) -> SupernetBuilder:
-        if space != "nb201":
-            raise ValueError(f"search.speed.supernet: the fast supernet exists for nb201 only, not {space!r}")
+        check_supernet_impl("fast" if pool_as_conv else "fast_avgpool", space)
         from balenas.supernets.nb201_fast import nb201_fast_supernet
 
         return lambda cfg, k, i: nb201_fast_supernet(cfg.channels, cfg.cells_per_stage, k, i, pool_as_conv=pool_as_conv)
