@@ -56,7 +56,7 @@ def test_search_config_reads_speed_and_names_a_bad_key():
 def test_a_fast_supernet_for_a_space_without_one_fails_at_parse_time_naming_the_key():
     import copy
 
-    from balenas.config import ConfigError, check_config
+    from balenas.config import ConfigError, check_config, search_config
     from balenas.speed import IMPL_SPACES, SUPERNET_IMPLS
 
     assert set(IMPL_SPACES) == set(SUPERNET_IMPLS.keys())  # every implementation says where it exists
@@ -65,6 +65,9 @@ def test_a_fast_supernet_for_a_space_without_one_fails_at_parse_time_naming_the_
     everywhere["search"]["speed"] = {"supernet": "fast"}
     with pytest.raises(ConfigError, match=r"search.speed.supernet: 'fast' exists for nb201 only, not 'nb1shot1-s1'"):
         check_config(everywhere)
+    with pytest.raises(ConfigError, match=r"'fast' exists for nb201 only, not 'darts'"):
+        search_config(everywhere, "darts", "digits_tiny", "darts", 1, 0)  # the one place that reads search.speed
+    assert search_config(everywhere, "nb201", "digits", "darts", 1, 0).speed.supernet == "fast"
     per_space = copy.deepcopy(config)
     per_space["space_settings"]["nb201"]["search"] = {"speed": {"supernet": "fast"}}
     check_config(per_space)  # the nb201 rows only: valid

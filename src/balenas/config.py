@@ -144,6 +144,7 @@ def search_config(
     weights = WeightOptConfig(**s.pop("weights", {}))
     try:
         speed = SpeedConfig.from_mapping(s.pop("speed", None))
+        check_supernet_impl(speed.supernet, space)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     try:
@@ -199,8 +200,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             raise ConfigError(str(err).strip("'\"")) from err
     for e in sheet:
         try:
-            cfg = search_config(config, e.space, e.dataset, e.method, e.orders[0], e.seeds[0])
-            check_supernet_impl(cfg.speed.supernet, e.space)
+            search_config(config, e.space, e.dataset, e.method, e.orders[0], e.seeds[0])
         except (TypeError, ValueError) as err:
             raise ConfigError(f"search ({e.space}/{e.dataset}/{e.method}): {err}") from err
     try:

@@ -32,8 +32,8 @@ def _plain(space: str) -> SupernetBuilder:
     return SUPERNETS.get(space)
 
 
-#: The spaces each implementation exists for (None: every space).
-IMPL_SPACES: dict[str, tuple[str, ...] | None] = {"plain": None, "fast": ("nb201",), "fast_avgpool": ("nb201",)}
+#: The spaces each implementation exists for (None: every space); filled by :func:`_register`.
+IMPL_SPACES: dict[str, tuple[str, ...] | None] = {}
 
 
 def check_supernet_impl(impl: str, space: str) -> None:
@@ -47,9 +47,9 @@ def check_supernet_impl(impl: str, space: str) -> None:
         )
 
 
-def _fast(pool_as_conv: bool) -> Callable[[str], SupernetBuilder]:
+def _fast(name: str, pool_as_conv: bool) -> Callable[[str], SupernetBuilder]:
     def builder(space: str) -> SupernetBuilder:
-        check_supernet_impl("fast" if pool_as_conv else "fast_avgpool", space)
+        check_supernet_impl(name, space)
         from balenas.supernets.nb201_fast import nb201_fast_supernet
 
         return lambda cfg, k, i: nb201_fast_supernet(cfg.channels, cfg.cells_per_stage, k, i, pool_as_conv=pool_as_conv)
@@ -57,9 +57,15 @@ def _fast(pool_as_conv: bool) -> Callable[[str], SupernetBuilder]:
     return builder
 
 
-SUPERNET_IMPLS.add("plain", _plain)
-SUPERNET_IMPLS.add("fast", _fast(True))
-SUPERNET_IMPLS.add("fast_avgpool", _fast(False))
+def _register(name: str, factory: Callable[[str], SupernetBuilder], spaces: tuple[str, ...] | None) -> None:
+    """One place per implementation: its factory and the spaces it exists for."""
+    SUPERNET_IMPLS.add(name, factory)
+    IMPL_SPACES[name] = spaces
+
+
+_register("plain", _plain, None)
+_register("fast", _fast("fast", pool_as_conv=True), ("nb201",))
+_register("fast_avgpool", _fast("fast_avgpool", pool_as_conv=False), ("nb201",))
 
 
 @dataclass(frozen=True)
