@@ -24,6 +24,10 @@ def test_bench_supernet_tiny_matches_the_reference_and_counts_fewer_ops():
         r"(\w+) vs reference, both float64: max \|logit diff\| (\S+)  max \|weight grad diff\| (\S+)  "
         r"max \|arch grad diff\| (\S+)", out)}
     assert f64["plain"] == [0.0, 0.0, 0.0] and max(f64["fast"]) <= 1e-12
-    ops = dict(re.findall(r"(\w+): forward\+backward .* aten ops/step (\d+)", out))
-    # 0.36x at this size (one cell per stage: the stem, reductions and head weigh more); 0.29x at paper size
-    assert int(ops["fast"]) < 0.4 * int(ops["reference"])
+    ops = {m[0]: (int(m[1]), int(m[2])) for m in re.findall(
+        r"(\w+): forward\+backward .* aten ops/step (\d+) \(not views: (\d+)\)", out)}
+    # at this size (one cell per stage: the stem, reductions and head weigh more) 0.40x of all aten ops and
+    # 0.31x of those that are not views; 0.34x and 0.27x at paper size
+    assert ops["fast"][0] < 0.42 * ops["reference"][0]
+    assert ops["fast"][1] < 0.33 * ops["reference"][1]
+    assert all(0 < computing < total for total, computing in ops.values())

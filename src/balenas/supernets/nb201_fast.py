@@ -9,11 +9,12 @@ therefore per implementation. What changes is the hot path, per source node of a
 * one ReLU, and one convolution per conv type for all edges leaving the node (their fused kernels);
 * the architecture weight of each conv op is the BN's per-channel scale: without affine parameters and
   with batch statistics, ``w * BN(y)`` is ``native_batch_norm(y, weight=w)``, so the mixing costs no op;
-* skip connection and pooling of all out-edges as depthwise convolutions of the node (repeated once per
-  out-edge) whose kernels are the mixing weights (their gradients come from the convolution's backward):
-  skip a 1x1 kernel ``w_skip``, 3x3 average pooling with count_include_pad=False a 3x3 kernel of ``w_pool``
-  times a precomputed reciprocal count map (``pool_as_conv``, the default; ``pool_as_conv=False`` uses
-  ``avg_pool2d`` and a 1x1 kernel); ``none`` is skipped (it contributes ``w * 0``);
+* one 3x3 average pooling (count_include_pad=False) of the node, a depthwise convolution with a kernel of
+  ones times a precomputed reciprocal count map (``pool_as_conv``, the default; ``pool_as_conv=False``
+  uses ``avg_pool2d``), shared by all out-edges; ``none`` is skipped (it contributes ``w * 0``);
+* the skip and pooling terms of all out-edges added to their conv terms by one batched matmul
+  (``baddbmm``: each edge's ``w_skip * x + w_pool * pool(x)``), whose backward gives the mixing weights'
+  gradients; the node is not repeated per out-edge;
 * the edges' outputs are the channel blocks of one tensor, added into their target nodes;
 * the mixing weights are reordered and expanded to channels once per forward and stage width, not per cell.
 
@@ -25,7 +26,7 @@ rounding (``bench/bench_supernet.py`` prints both against float64); in float64 t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -48,22 +49,20 @@ EDGE_ORDER = [e for s in SOURCES for e in OUT_EDGES[s]]  # edges grouped by sour
 
 @dataclass(frozen=True)
 class _Prepared:
-    """The mixing weights of one stage width, in the layout the fast cell consumes. Channels are ordered
-    edge-major (``j * C + c`` for the ``j``-th of the ``k`` edges leaving a source), the order of the
+    """The conv ops' mixing weights of one stage width, in the layout the fast cell consumes: channels
+    ordered edge-major (``j * C + c`` for the ``j``-th of the ``k`` edges leaving a source), the order of the
     edges' conv kernels concatenated."""
 
     conv1: dict[int, torch.Tensor]  # source -> (k * C,) BN scales of the 1x1 convs leaving it
     conv3: dict[int, torch.Tensor]
-    skip: dict[int, torch.Tensor]  # source -> (k * C, 1, 1, 1) depthwise kernels: the skip weights
-    pool: dict[int, torch.Tensor]  # source -> (k * C, 1, 3, 3) (box pooling) or (k * C, 1, 1, 1) (avg_pool2d)
 
 
-_FIELDS = ("conv1", "conv3", "skip", "pool")
-_COLUMN = {"conv1": _OP["nor_conv_1x1"], "conv3": _OP["nor_conv_3x3"], "skip": _OP["skip_connect"],
-           "pool": _OP["avg_pool_3x3"]}
+_FIELDS = ("conv1", "conv3")
+_COLUMN = {"conv1": _OP["nor_conv_1x1"], "conv3": _OP["nor_conv_3x3"]}
+_LINEAR = (_OP["skip_connect"], _OP["avg_pool_3x3"])  # the linear ops, mixed by one batched matmul per source
 
 
-def _gather_plan(channels: int, pool_taps: int) -> tuple[list[int], list[int]]:
+def _gather_plan(channels: int) -> tuple[list[int], list[int]]:
     """Flat indices into ``weights.reshape(-1)`` for every prepared tensor, in (source, field) order, and the
     length of each: one gather and one split prepare a stage (few ops, forward and backward)."""
     index: list[int] = []
@@ -71,14 +70,13 @@ def _gather_plan(channels: int, pool_taps: int) -> tuple[list[int], list[int]]:
     n_ops = len(NB201_OPS)
     for s in SOURCES:
         for f in _FIELDS:
-            taps = pool_taps if f == "pool" else 1
-            idx = [e * n_ops + _COLUMN[f] for e in OUT_EDGES[s] for _ in range(channels * taps)]
+            idx = [e * n_ops + _COLUMN[f] for e in OUT_EDGES[s] for _ in range(channels)]
             index.extend(idx)
             sizes.append(len(idx))
     return index, sizes
 
 
-_PLANS: dict[tuple[int, int, torch.device], tuple[torch.Tensor, list[int]]] = {}
+_PLANS: dict[tuple[int, torch.device], tuple[torch.Tensor, list[int]]] = {}
 
 
 def _cacheable(t: torch.Tensor) -> bool:
@@ -87,29 +85,39 @@ def _cacheable(t: torch.Tensor) -> bool:
     return not torch._C._functorch.is_functorch_wrapped_tensor(t)
 
 
-def prepare_weights(weights: torch.Tensor, channels: int, pool_taps: int = 9) -> _Prepared:
-    """Reorder ``weights`` (edges x ops) by source node and expand them to channels (edge-major); the
-    pooling weights fill ``pool_taps`` (9: a 3x3 box kernel, 1: a scale after ``avg_pool2d``) taps."""
-    key = (channels, pool_taps, weights.device)
+def _plan(key: tuple, build: Callable[[], tuple[list[int], list[int]]]) -> tuple[torch.Tensor, list[int]]:
+    """The gather index and part sizes for ``key`` (its last item the device), built once and cached."""
     if key in _PLANS:
-        index, sizes = _PLANS[key]
-    else:
-        plan, sizes = _gather_plan(channels, pool_taps)
-        index = torch.tensor(plan, dtype=torch.long, device=weights.device)
-        if _cacheable(index):
-            _PLANS[key] = (index, sizes)
+        return _PLANS[key]
+    flat, sizes = build()
+    index = torch.tensor(flat, dtype=torch.long, device=key[-1])
+    if _cacheable(index):
+        _PLANS[key] = (index, sizes)
+    return index, sizes
+
+
+def prepare_weights(weights: torch.Tensor, channels: int) -> _Prepared:
+    """The conv ops' weights (``weights``: edges x ops) reordered by source node and expanded to channels
+    (edge-major)."""
+    index, sizes = _plan((channels, weights.device), lambda: _gather_plan(channels))
     parts = iter(weights.reshape(-1)[index].split(sizes))
-    side = 3 if pool_taps == 9 else 1
     out: dict[str, dict[int, torch.Tensor]] = {f: {} for f in _FIELDS}
     for s in SOURCES:
         for f in _FIELDS:
-            part = next(parts)
-            if f == "skip":
-                part = part.view(-1, 1, 1, 1)
-            elif f == "pool":
-                part = part.view(-1, 1, side, side)
-            out[f][s] = part
+            out[f][s] = next(parts)
     return _Prepared(**out)
+
+
+def _linear_plan() -> tuple[list[int], list[int]]:
+    n_ops = len(NB201_OPS)
+    index = [e * n_ops + op for s in SOURCES for e in OUT_EDGES[s] for op in _LINEAR]
+    return index, [2 * len(OUT_EDGES[s]) for s in SOURCES]
+
+
+def linear_weights(weights: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Per source node, the (k, 2) matrix of ``[w_skip, w_pool]`` of its ``k`` out-edges (ordered by target)."""
+    index, sizes = _plan(("linear", weights.device), _linear_plan)
+    return {s: part.view(-1, 2) for s, part in zip(SOURCES, weights.reshape(-1)[index].split(sizes))}
 
 
 CONV_OPS = ("nor_conv_1x1", "nor_conv_3x3")
@@ -153,41 +161,76 @@ def _conv_weight(cell: NB201Cell, source: int, op: str) -> torch.Tensor:
 
 
 class AvgPool:
-    """3x3 average pooling (stride 1, padding 1, count_include_pad=False) by ``avg_pool2d``, then each out-edge's
-    mixing weight as a depthwise 1x1 convolution."""
+    """3x3 average pooling (stride 1, padding 1, count_include_pad=False) by ``avg_pool2d``."""
 
-    taps = 1
-
-    def mix(self, z: torch.Tensor, xr: torch.Tensor, w_pool: torch.Tensor) -> torch.Tensor:
-        """``z`` plus the pooling terms of ``xr``, the source node repeated once per out-edge."""
-        pooled = F.avg_pool2d(xr, 3, stride=1, padding=1, count_include_pad=False)
-        return z + F.conv2d(pooled, w_pool, groups=xr.shape[1])
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
 
 
-class PoolAsConv:
-    """The same pooling as one depthwise 3x3 convolution per out-edge whose kernel is the edge's mixing weight
-    (a weighted box sum), times the reciprocal count of valid inputs (a constant map, cached per size)."""
-
-    taps = 9
+class BoxPool:
+    """The same pooling as a depthwise 3x3 convolution with a kernel of ones (a box sum, no weight gradient)
+    times the reciprocal count of valid inputs (a constant map); kernel and map are cached per size."""
 
     def __init__(self) -> None:
-        self._recip: dict[tuple, torch.Tensor] = {}
+        self._const: dict[tuple, torch.Tensor] = {}
 
-    def mix(self, z: torch.Tensor, xr: torch.Tensor, w_pool: torch.Tensor) -> torch.Tensor:
-        """``z`` plus the pooling terms of ``xr``, the source node repeated once per out-edge."""
-        return torch.addcmul(z, F.conv2d(xr, w_pool, padding=1, groups=xr.shape[1]), self.recip(xr))
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        return F.conv2d(x, self.ones(c, x), padding=1, groups=c) * self.recip(x)
+
+    def ones(self, c: int, x: torch.Tensor) -> torch.Tensor:
+        return self._cached(("ones", c, x.dtype, x.device), lambda: torch.ones(c, 1, 3, 3, dtype=x.dtype, device=x.device))
 
     def recip(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[2:]
-        key = (h, w, x.dtype, x.device)
-        if key in self._recip:
-            return self._recip[key]
-        one = torch.ones(1, 1, h, w, dtype=x.dtype, device=x.device)
-        count = F.conv2d(one, torch.ones(1, 1, 3, 3, dtype=x.dtype, device=x.device), padding=1)
-        recip = count.reciprocal()  # (1, 1, h, w)
-        if _cacheable(recip):
-            self._recip[key] = recip
-        return recip
+
+        def build() -> torch.Tensor:
+            one = torch.ones(1, 1, h, w, dtype=x.dtype, device=x.device)
+            count = F.conv2d(one, torch.ones(1, 1, 3, 3, dtype=x.dtype, device=x.device), padding=1)
+            return count.reciprocal()  # (1, 1, h, w)
+
+        return self._cached(("recip", h, w, x.dtype, x.device), build)
+
+    def _cached(self, key: tuple, build: Callable[[], torch.Tensor]) -> torch.Tensor:
+        if key in self._const:
+            return self._const[key]
+        t = build()
+        if _cacheable(t):
+            self._const[key] = t
+        return t
+
+
+class LinearMix:
+    """Adds the skip and pooling terms of all ``k`` out-edges of a source node to their conv terms ``z``
+    (``n, k*C, h, w``, edge-major channels) in one batched matmul: per image (per pixel in channels_last)
+    ``z_e += w_skip_e * x + w_pool_e * pool(x)``, i.e. ``baddbmm(z, W, [x; pool(x)])`` with ``W`` the
+    source's (k, 2) weights. Its backward is two matmuls; the expanded ``W`` is cached per forward."""
+
+    def __init__(self, weights: dict[int, torch.Tensor]) -> None:
+        self._w = weights
+        self._expanded: dict[tuple[int, int], torch.Tensor] = {}
+
+    def _batched(self, source: int, rows: int) -> torch.Tensor:
+        key = (source, rows)
+        if key not in self._expanded:
+            w = self._w[source]
+            self._expanded[key] = w.expand(rows, *w.shape)
+        return self._expanded[key]
+
+    def __call__(self, source: int, z: torch.Tensor, x: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        n, kc, h, wd = z.shape
+        c = x.shape[1]
+        k = kc // c
+        t = torch.cat([x, pooled], dim=1)  # (n, 2C, h, w); cat keeps the memory format
+        if z.is_contiguous() and t.is_contiguous():  # NCHW: per image, (k, C*h*w) += W @ (2, C*h*w)
+            out = torch.baddbmm(z.view(n, k, -1), self._batched(source, n), t.view(n, 2, -1))
+            return out.view(n, kc, h, wd)
+        # channels_last: per pixel, (k, C) += W @ (2, C)
+        rows = n * h * wd
+        zl = z.permute(0, 2, 3, 1).reshape(rows, k, c)
+        tl = t.permute(0, 2, 3, 1).reshape(rows, 2, c)
+        out = torch.baddbmm(zl, self._batched(source, rows), tl)
+        return out.view(n, h, wd, kc).permute(0, 3, 1, 2)
 
 
 def _scaled_bn(y: torch.Tensor, scale: torch.Tensor, eps: float) -> torch.Tensor:
@@ -195,13 +238,15 @@ def _scaled_bn(y: torch.Tensor, scale: torch.Tensor, eps: float) -> torch.Tensor
     return torch.native_batch_norm(y, scale, None, None, None, True, 0.0, eps)[0]
 
 
-def fast_cell_forward(cell: NB201Cell, x: torch.Tensor, prep: _Prepared, pool: AvgPool | PoolAsConv) -> torch.Tensor:
-    """The supernet cell's output for mixing weights prepared by :func:`prepare_weights` (see the module
-    docstring): per source node one ReLU, one convolution per conv type for all its out-edges, BN whose
-    per-channel scale is the mixing weight, skip and pooling as depthwise convolutions (of the source node
-    repeated once per out-edge) whose kernels are the mixing weights; the edges' outputs are the channel
-    blocks of one tensor."""
-    n, c, h, wd = x.shape
+def fast_cell_forward(
+    cell: NB201Cell, x: torch.Tensor, prep: _Prepared, pool: AvgPool | BoxPool, mix: LinearMix
+) -> torch.Tensor:
+    """The supernet cell's output for conv mixing weights prepared by :func:`prepare_weights` and the linear
+    ops' mixer ``mix`` (see the module docstring): per source node one ReLU, one convolution per conv type
+    for all its out-edges, BN whose per-channel scale is the mixing weight, one pooling, and the skip and
+    pooling terms of all out-edges added by one batched matmul; the edges' outputs are the channel blocks
+    of one tensor."""
+    c = x.shape[1]
     eps = cell.edges[0][_OP["nor_conv_3x3"]][2].eps
     nodes = [x]
     acc: dict[int, torch.Tensor] = {}
@@ -211,8 +256,7 @@ def fast_cell_forward(cell: NB201Cell, x: torch.Tensor, prep: _Prepared, pool: A
         r = F.threshold(xs, 0.0, 0.0)  # relu; saves its input instead of its output (one op less)
         z = _scaled_bn(F.conv2d(r, _conv_weight(cell, s, "nor_conv_1x1")), prep.conv1[s], eps)
         z = z + _scaled_bn(F.conv2d(r, _conv_weight(cell, s, "nor_conv_3x3"), padding=1), prep.conv3[s], eps)
-        xr = xs if len(edges) == 1 else torch.cat([xs] * len(edges), dim=1)  # keeps channels_last, unlike repeat
-        z = pool.mix(z + F.conv2d(xr, prep.skip[s], groups=xr.shape[1]), xr, prep.pool[s])
+        z = mix(s, z, xs, pool(xs))
         parts = (z,) if len(edges) == 1 else z.split(c, dim=1)  # its backward (cat) keeps the memory format
         for e, part in zip(edges, parts):
             dst = _EDGE_NODES[e][0]
@@ -242,7 +286,7 @@ class FastNB201Network(NB201Network):
                 if not _is_supernet_cell(layer):
                     raise ValueError("FastNB201Network needs every op on every edge and BN without affine/stats")
                 fuse_cell_convs(layer)
-        self._pool = PoolAsConv() if pool_as_conv else AvgPool()
+        self._pool = BoxPool() if pool_as_conv else AvgPool()
         self.register_state_dict_post_hook(_split_fused)
         self.register_load_state_dict_pre_hook(_concat_fused)
 
@@ -283,13 +327,15 @@ class FastNB201Network(NB201Network):
         if tuple(weights.shape) != (len(NB201_EDGES), len(NB201_OPS)):
             raise ValueError(f"NB201 mixing weights must be (6, 5), got {tuple(weights.shape)}")
         x = self.stem(x)
+        weights = weights.to(x.dtype)
+        mix = LinearMix(linear_weights(weights))
         prepared: dict[int, _Prepared] = {}
         for layer in self.cells:
             if isinstance(layer, NB201Cell):
                 c = x.shape[1]
                 if c not in prepared:
-                    prepared[c] = prepare_weights(weights.to(x.dtype), c, self._pool.taps)
-                x = fast_cell_forward(layer, x, prepared[c], self._pool)
+                    prepared[c] = prepare_weights(weights, c)
+                x = fast_cell_forward(layer, x, prepared[c], self._pool, mix)
             else:
                 x = layer(x)
         x = self.pool(self.lastact(x)).flatten(1)
