@@ -5,7 +5,9 @@ included) is its own module on every edge and the edge output is ``sum_k w_k * o
 DARTS reference's search model computes it; the factorized reduce slices without padding, as the
 reference does. Both networks get the same weights (copied in registration order, shapes checked) and the
 same mixing weights; the script reports the parameter counts, the max abs logit difference (goal
-<= 1e-4) and forward+backward times (interleaved repeats, medians, ratio project / plain; goal <= 1).
+<= 1e-4) and forward+backward times (interleaved repeats, medians, ratio project / plain; goal <= 1), and the
+same for the project's fast supernet (``search.speed.supernet: fast``, ReLU and BN(pool) shared by the
+out-edges of a state; same weights).
 
     PYTHONPATH=src python bench/bench_darts_supernet.py [--C 16] [--layers 8] [--size 32] [--batch 64]
         [--repeats 5] [--threads 2]
@@ -26,6 +28,7 @@ from torch import nn  # noqa: E402
 
 from balenas.spaces.darts import DARTS_OPS, DartsModelConfig  # noqa: E402
 from balenas.supernets.darts import darts_supernet  # noqa: E402
+from balenas.supernets.darts_fast import darts_fast_supernet  # noqa: E402
 
 # ---------------------------------------------------------------- the plain version ----------------
 
@@ -178,33 +181,41 @@ def main() -> None:
     ours = darts_supernet(DartsModelConfig(C=args.C, layers=args.layers), args.classes)
     plain = PlainNet(args.C, args.layers, args.classes)
     copy_weights(ours, plain)
+    fast = darts_fast_supernet(DartsModelConfig(C=args.C, layers=args.layers), args.classes)
+    fast.load_state_dict(ours.state_dict())
     n_ours = sum(p.numel() for p in ours.parameters())
     n_plain = sum(p.numel() for p in plain.parameters())
     x = torch.randn(args.batch, 3, args.size, args.size)
     alpha = {g: (1e-3 * torch.randn(14, len(DARTS_OPS))).requires_grad_() for g in ("normal", "reduce")}
     w = {g: torch.softmax(a, -1) for g, a in alpha.items()}
     with torch.no_grad():
-        diff = (ours(x, w) - plain(x, w["normal"], w["reduce"])).abs().max().item()
+        ref = plain(x, w["normal"], w["reduce"])
+        diff = (ours(x, w) - ref).abs().max().item()
+        diff_fast = (fast(x, w) - ref).abs().max().item()
     runs = {
         "project": (lambda: ours(x, {g: torch.softmax(a, -1) for g, a in alpha.items()}),
                     [*ours.parameters(), *alpha.values()]),
+        "fast": (lambda: fast(x, {g: torch.softmax(a, -1) for g, a in alpha.items()}),
+                 [*fast.parameters(), *alpha.values()]),
         "plain": (lambda: plain(x, torch.softmax(alpha["normal"], -1), torch.softmax(alpha["reduce"], -1)),
                   [*plain.parameters(), *alpha.values()]),
     }
     for fn, params in runs.values():
         fwd_bwd(fn, params)  # warm-up
     times: dict[str, list[float]] = {k: [] for k in runs}
+    names = list(runs)
     for r in range(args.repeats):
-        for k in (("project", "plain") if r % 2 == 0 else ("plain", "project")):
+        for k in names[r % 3:] + names[: r % 3]:  # rotating the order
             times[k].append(fwd_bwd(*runs[k]))
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"DARTS supernet C={args.C} layers={args.layers} {args.size}x{args.size} batch {args.batch} "
           f"{args.classes} classes, {args.threads} threads, torch {torch.__version__}")
     print(f"parameters: project {n_ours} ({n_ours / 1e6:.6f} M), plain {n_plain} ({n_plain / 1e6:.6f} M)")
-    print(f"max abs logit difference: {diff:.3e} (goal <= 1e-4)")
+    print(f"max abs logit difference: {diff:.3e} (goal <= 1e-4); fast supernet: {diff_fast:.3e}")
     for k in runs:
         print(f"{k:8s} forward+backward: median {med[k]:.3f} s  runs {['%.3f' % t for t in times[k]]}")
     print(f"ratio project / plain: {med['project'] / med['plain']:.3f} (goal <= 1)")
+    print(f"ratio fast / plain: {med['fast'] / med['plain']:.3f}; fast / project: {med['fast'] / med['project']:.3f}")
 
 
 if __name__ == "__main__":

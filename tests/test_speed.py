@@ -63,11 +63,14 @@ def test_a_fast_supernet_for_a_space_without_one_fails_at_parse_time_naming_the_
     config = default_config()  # its sheet has nb201, nb1shot1-s1 and darts rows
     everywhere = copy.deepcopy(config)
     everywhere["search"]["speed"] = {"supernet": "fast"}
-    with pytest.raises(ConfigError, match=r"search.speed.supernet: 'fast' exists for nb201 only, not 'nb1shot1-s1'"):
+    with pytest.raises(ConfigError, match=r"search.speed.supernet: 'fast' exists for nb201, darts only, not 'nb1shot1-s1'"):
         check_config(everywhere)
-    with pytest.raises(ConfigError, match=r"'fast' exists for nb201 only, not 'darts'"):
+    everywhere["search"]["speed"] = {"supernet": "fast_avgpool"}
+    with pytest.raises(ConfigError, match=r"'fast_avgpool' exists for nb201 only, not 'darts'"):
         search_config(everywhere, "darts", "digits_tiny", "darts", 1, 0)  # the one place that reads search.speed
+    everywhere["search"]["speed"] = {"supernet": "fast"}
     assert search_config(everywhere, "nb201", "digits", "darts", 1, 0).speed.supernet == "fast"
+    assert search_config(everywhere, "darts", "digits_tiny", "darts", 1, 0).speed.supernet == "fast"
     per_space = copy.deepcopy(config)
     per_space["space_settings"]["nb201"]["search"] = {"speed": {"supernet": "fast"}}
     check_config(per_space)  # the nb201 rows only: valid

@@ -2,9 +2,10 @@
 change numerics (channels_last, bf16 autocast, TF32, torch.compile), all off by default.
 
 ``supernet: plain`` is the reference-style supernet (one module per op per edge); ``fast`` is
-:mod:`balenas.supernets.nb201_fast` (the same state dict, conv kernels fused per node; float32
-rounding-level differences; 3x3 average pooling as a depthwise convolution); ``fast_avgpool`` keeps
-``avg_pool2d`` for the pooling.
+:mod:`balenas.supernets.nb201_fast` in NB201 (the same state dict, conv kernels fused per node; float32
+rounding-level differences; 3x3 average pooling as a depthwise convolution) and
+:mod:`balenas.supernets.darts_fast` in the DARTS space (the same modules; ReLU and BN(pool) shared by the
+out-edges of a state); ``fast_avgpool`` (NB201) keeps ``avg_pool2d`` for the pooling.
 ``vector_augment`` crops and flips a batch with one gather instead of one slice per image: bit-identical
 results, on by default.
 """
@@ -47,12 +48,26 @@ def check_supernet_impl(impl: str, space: str) -> None:
         )
 
 
+def _fast_nb201(pool_as_conv: bool) -> SupernetBuilder:
+    from balenas.supernets.nb201_fast import nb201_fast_supernet
+
+    return lambda cfg, k, i: nb201_fast_supernet(cfg.channels, cfg.cells_per_stage, k, i, pool_as_conv=pool_as_conv)
+
+
+def _fast_darts(pool_as_conv: bool) -> SupernetBuilder:
+    from balenas.supernets.darts_fast import darts_fast_supernet
+
+    return darts_fast_supernet
+
+
+#: Per space, the builder of its fast supernet (given whether NB201 pools by a convolution).
+_FAST_BUILDERS: dict[str, Callable[[bool], SupernetBuilder]] = {"nb201": _fast_nb201, "darts": _fast_darts}
+
+
 def _fast(name: str, pool_as_conv: bool) -> Callable[[str], SupernetBuilder]:
     def builder(space: str) -> SupernetBuilder:
         check_supernet_impl(name, space)
-        from balenas.supernets.nb201_fast import nb201_fast_supernet
-
-        return lambda cfg, k, i: nb201_fast_supernet(cfg.channels, cfg.cells_per_stage, k, i, pool_as_conv=pool_as_conv)
+        return _FAST_BUILDERS[space](pool_as_conv)
 
     return builder
 
@@ -64,7 +79,7 @@ def _register(name: str, factory: Callable[[str], SupernetBuilder], spaces: tupl
 
 
 _register("plain", _plain, None)
-_register("fast", _fast("fast", pool_as_conv=True), ("nb201",))
+_register("fast", _fast("fast", pool_as_conv=True), ("nb201", "darts"))
 _register("fast_avgpool", _fast("fast_avgpool", pool_as_conv=False), ("nb201",))
 
 

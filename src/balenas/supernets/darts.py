@@ -75,6 +75,8 @@ class SearchCell(nn.Module):
 
 
 class DartsSupernet(nn.Module):
+    cell_type: type[SearchCell] = SearchCell  # the cells' class (the same modules; another forward)
+
     def __init__(self, cfg: DartsModelConfig, num_classes: int = 10, in_channels: int = 3) -> None:
         super().__init__()
         if num_classes < 1 or in_channels < 1:
@@ -94,7 +96,7 @@ class DartsSupernet(nn.Module):
             reduction = i in reduction_layers(cfg.layers)
             if reduction:
                 c_curr *= 2
-            self.cells.append(SearchCell(cfg.steps, cfg.multiplier, c_pp, c_p, c_curr, reduction, reduction_prev))
+            self.cells.append(self.cell_type(cfg.steps, cfg.multiplier, c_pp, c_p, c_curr, reduction, reduction_prev))
             reduction_prev = reduction
             c_pp, c_p = c_p, cfg.multiplier * c_curr
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
