@@ -171,7 +171,8 @@ MODELS = {"darts": {"C": 2, "layers": 3}, "nb1shot1-s2": {"channels": 2, "stacks
           "nb201": {"channels": 2, "cells_per_stage": 1}}
 
 
-@pytest.mark.parametrize("space,supernet", [("darts", "plain"), ("nb1shot1-s2", "plain"), ("nb201", "fast")])
+@pytest.mark.parametrize("space,supernet", [("darts", "plain"), ("nb1shot1-s2", "plain"), ("nb201", "fast"),
+                                           ("darts", "fast")])
 def test_forward_and_reverse_modes_agree_on_every_spaces_supernet(space, supernet):
     """The forward-over-reverse Hessian (vmap of jvp of grad) runs through each space's search supernet in
     train mode (BN on batch statistics) and equals the double-backward one; BN buffers stay untouched."""

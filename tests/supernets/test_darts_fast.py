@@ -68,3 +68,32 @@ def test_speed_config_builds_the_fast_darts_supernet():
     assert isinstance(net, FastDartsSupernet)
     assert list(net.state_dict()) == list(darts_supernet(CFG, 10).state_dict())
     copy.deepcopy(net)  # checkpoints deep-copy the network
+
+
+@pytest.mark.parametrize("method,order", [("darts", 2), ("balenas", 1)])
+def test_a_search_with_the_fast_darts_supernet_follows_the_plain_one(method, order):
+    """Whole search epochs (second-order DARTS step, BaLeNAS' samples, the weight step, resumable state):
+    the fast supernet's run ends where the plain one's does, up to float32 rounding."""
+    from balenas.data import DataConfig, load_dataset
+    from balenas.search import SearchConfig, run_search
+
+    dcfg = DataConfig("digits", "digits", input_size=8, max_examples=96, crop_padding=1, flip=False)
+    data = load_dataset(dcfg, seed=0)
+    settings = {
+        "darts": {"lr": 0.01, "betas": (0.5, 0.999), "weight_decay": 1e-3, "init_std": 1e-3},
+        "balenas": {"lr": 0.01, "betas": (0.5, 0.999), "prior_precision": 1.0, "init_precision": 1.0,
+                    "init_std": 1e-3, "mc_samples": 2, "form": "sqrt", "dataset_size": None},
+    }[method]
+
+    def run(supernet):
+        cfg = SearchConfig(space="darts", dataset="digits", method=method, seed=0, method_settings=settings,
+                           order=order, epochs=2, batch_size=16, model={"C": 2, "layers": 3},
+                           speed=SpeedConfig(supernet=supernet))
+        return run_search(cfg, data, dcfg, torch.device("cpu"))
+
+    plain, fast = run("plain"), run("fast")
+    for group, mu in plain.dist.mean_alpha().items():
+        assert (mu - fast.dist.mean_alpha()[group]).abs().max() <= 1e-5, group
+    assert list(plain.history.columns) == list(fast.history.columns)
+    last_p, last_f = plain.history.iloc[-1], fast.history.iloc[-1]
+    assert abs(last_p["train_loss"] - last_f["train_loss"]) <= 1e-4
