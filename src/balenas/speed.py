@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -54,22 +55,10 @@ def _fast_nb201(pool_as_conv: bool) -> SupernetBuilder:
     return lambda cfg, k, i: nb201_fast_supernet(cfg.channels, cfg.cells_per_stage, k, i, pool_as_conv=pool_as_conv)
 
 
-def _fast_darts(pool_as_conv: bool) -> SupernetBuilder:
+def _fast_darts() -> SupernetBuilder:
     from balenas.supernets.darts_fast import darts_fast_supernet
 
     return darts_fast_supernet
-
-
-#: Per space, the builder of its fast supernet (given whether NB201 pools by a convolution).
-_FAST_BUILDERS: dict[str, Callable[[bool], SupernetBuilder]] = {"nb201": _fast_nb201, "darts": _fast_darts}
-
-
-def _fast(name: str, pool_as_conv: bool) -> Callable[[str], SupernetBuilder]:
-    def builder(space: str) -> SupernetBuilder:
-        check_supernet_impl(name, space)
-        return _FAST_BUILDERS[space](pool_as_conv)
-
-    return builder
 
 
 def _register(name: str, factory: Callable[[str], SupernetBuilder], spaces: tuple[str, ...] | None) -> None:
@@ -78,9 +67,19 @@ def _register(name: str, factory: Callable[[str], SupernetBuilder], spaces: tupl
     IMPL_SPACES[name] = spaces
 
 
+def _register_per_space(name: str, builders: Mapping[str, Callable[[], SupernetBuilder]]) -> None:
+    """An implementation with one builder per space (imported when used); its spaces are the builders' keys."""
+
+    def factory(space: str) -> SupernetBuilder:
+        check_supernet_impl(name, space)
+        return builders[space]()
+
+    _register(name, factory, tuple(builders))
+
+
 _register("plain", _plain, None)
-_register("fast", _fast("fast", pool_as_conv=True), ("nb201", "darts"))
-_register("fast_avgpool", _fast("fast_avgpool", pool_as_conv=False), ("nb201",))
+_register_per_space("fast", {"nb201": partial(_fast_nb201, pool_as_conv=True), "darts": _fast_darts})
+_register_per_space("fast_avgpool", {"nb201": partial(_fast_nb201, pool_as_conv=False)})
 
 
 @dataclass(frozen=True)
