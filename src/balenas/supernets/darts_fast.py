@@ -26,28 +26,9 @@ from torch import nn
 
 from balenas.spaces.darts.space import DartsModelConfig
 from balenas.supernets.darts import DartsSupernet, MixedOp, SearchCell
-from balenas.supernets.darts_ops import DilConv, FactorizedReduce, SepConv
+from balenas.supernets.darts_ops import RELU_FIRST_OPS
 
 _POOLS = ("max_pool_3x3", "avg_pool_3x3")
-
-
-def _after_relu(op: nn.Module, r: torch.Tensor) -> torch.Tensor:
-    """``op(x)`` given ``r = relu(x)``, for the ops whose first step is that ReLU."""
-    if isinstance(op, SepConv):
-        first, second = op
-        return second(_after_relu(first, r))
-    if isinstance(op, DilConv):
-        for m in list(op)[1:]:
-            r = m(r)
-        return r
-    if isinstance(op, FactorizedReduce):
-        shifted = F.pad(r, (0, 1, 0, 1))[:, :, 1:, 1:]
-        return op.bn(torch.cat([op.conv_1(r), op.conv_2(shifted)], dim=1))
-    raise TypeError(f"no shared-ReLU form for {type(op).__name__}")
-
-
-def _starts_with_relu(op: nn.Module) -> bool:
-    return isinstance(op, (SepConv, DilConv, FactorizedReduce))
 
 
 class _SharedState:
@@ -88,8 +69,8 @@ def _shared_edge(edge: MixedOp, state: _SharedState, w: torch.Tensor) -> torch.T
         name, op = edge.op_names[k], edge.ops[k]
         if name in _POOLS:
             y = state.pool(name, op)
-        elif _starts_with_relu(op):
-            y = _after_relu(op, state.relu())
+        elif isinstance(op, RELU_FIRST_OPS):
+            y = op.after_relu(state.relu())
         else:  # skip at stride 1 (identity)
             y = op(state.x)
         term = w[k] * y

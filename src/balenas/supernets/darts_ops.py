@@ -56,6 +56,12 @@ class DilConv(nn.Sequential):
             nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track),
         )
 
+    def after_relu(self, r: torch.Tensor) -> torch.Tensor:
+        """The output given ``r``, the ReLU of the input (the search supernet shares that ReLU)."""
+        for m in list(self)[1:]:
+            r = m(r)
+        return r
+
 
 class SepConv(nn.Sequential):
     """Two dilation-1 :class:`DilConv` blocks; only the first carries the stride, the first keeps ``c_in``."""
@@ -67,6 +73,11 @@ class SepConv(nn.Sequential):
             DilConv(c_in, c_in, kernel, stride, padding, 1, affine, track),
             DilConv(c_in, c_out, kernel, 1, padding, 1, affine, track),
         )
+
+    def after_relu(self, r: torch.Tensor) -> torch.Tensor:
+        """The output given ``r``, the ReLU of the input."""
+        first, second = self
+        return second(first.after_relu(r))
 
 
 class FactorizedReduce(nn.Module):
@@ -82,10 +93,17 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(x)
+        return self.after_relu(self.relu(x))
+
+    def after_relu(self, r: torch.Tensor) -> torch.Tensor:
+        """The output given ``r``, the ReLU of the input."""
         # The second grid starts one pixel right and down; zero-pad so odd sizes give the same shape.
-        shifted = nn.functional.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+        shifted = nn.functional.pad(r, (0, 1, 0, 1))[:, :, 1:, 1:]
+        return self.bn(torch.cat([self.conv_1(r), self.conv_2(shifted)], dim=1))
+
+
+#: The ops whose first step is a ReLU of their input; ``op.after_relu(relu(x))`` is ``op(x)``.
+RELU_FIRST_OPS: tuple[type[nn.Module], ...] = (DilConv, SepConv, FactorizedReduce)
 
 
 class Zero(nn.Module):
@@ -179,6 +197,7 @@ __all__ = [
     "DARTS_OP_FACTORIES",
     "DilConv",
     "FactorizedReduce",
+    "RELU_FIRST_OPS",
     "ReLUConvBN",
     "SepConv",
     "Zero",
