@@ -71,7 +71,7 @@ def copy_reference_weights(ref: nn.Module, ours: nn.Module) -> None:
     """Copy ``ref``'s parameters into ``ours`` in module order; the search convs' biases are zeroed instead."""
     src = []
     for k, v in ref.named_parameters():
-        if ".edges." in k and k.endswith(".op.1.bias"):
+        if _is_search_bias(k):
             with torch.no_grad():
                 v.zero_()
         elif k != "arch_parameters":
@@ -90,6 +90,16 @@ def weight_grads(net: nn.Module) -> list[torch.Tensor]:
     """The weight gradients in the plain supernet's parameter order (the fast one's fused kernels split)."""
     grads = {k: p.grad for k, p in net.named_parameters()}
     return list((net.to_plain(grads) if isinstance(net, FastNB201Network) else grads).values())
+
+
+def _is_search_bias(name: str) -> bool:
+    """The reference's search-conv biases, zeroed and left out of the copy (see the module docstring)."""
+    return ".edges." in name and name.endswith(".op.1.bias")
+
+
+def reference_weight_grads(ref: nn.Module) -> list[torch.Tensor]:
+    """The reference's weight gradients in the order of ours: neither its arch_parameters nor its search biases."""
+    return [p.grad for k, p in ref.named_parameters() if k != "arch_parameters" and not _is_search_bias(k)]
 
 
 def ref_step(ref: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -150,8 +160,7 @@ def main() -> None:
     # correctness: logits and gradients against the reference
     zero()
     logits = {name: step().detach() for name, step in steps.items()}
-    ref_grads = [p.grad for k, p in ref.named_parameters()
-                 if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))]
+    ref_grads = reference_weight_grads(ref)
     print(f"NB201 supernet C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
           f"{args.threads} thread(s), torch {torch.__version__}, "
           f"fast pooling {'avg_pool2d' if args.avg_pool else 'depthwise conv'}"
@@ -179,35 +188,34 @@ def main() -> None:
     x64 = x.double()
     l64 = {"reference": ref_step(ref64, x64, y).detach(), "plain": our_step(plain64, a64["plain"], x64, y).detach(),
            "fast": our_step(fast64, a64["fast"], x64, y, args.channels_last).detach()}
-    g64 = {"reference": [p.grad for k, p in ref64.named_parameters()
-                         if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))],
+    g64 = {"reference": reference_weight_grads(ref64),
            "plain": weight_grads(plain64), "fast": weight_grads(fast64)}
     ga64 = {"reference": ref64.arch_parameters.grad, "plain": a64["plain"].grad, "fast": a64["fast"].grad}
     g32 = {"reference": ref_grads, **grads}
     ga32 = {"reference": ref.arch_parameters.grad, **{n: alphas[n].grad for n in ("plain", "fast")}}
 
+    def distances(la, ga, aa, lb, gb, ab) -> list[float]:
+        """Max abs differences of the logits, the weight gradients and the architecture gradients."""
+        return [(la.double() - lb.double()).abs().max().item(),
+                max((p.double() - q.double()).abs().max().item() for p, q in zip(ga, gb)),
+                (aa.double() - ab.double()).abs().max().item()]
+
+    def fmt(d: list[float]) -> str:
+        return f"max |logit diff| {d[0]:.2e}  max |weight grad diff| {d[1]:.2e}  max |arch grad diff| {d[2]:.2e}"
+
     def diffs(la, ga, aa, lb, gb, ab) -> str:
-        dl = (la - lb).abs().max().item()
-        dw = max((p - q.to(p.dtype)).abs().max().item() for p, q in zip(ga, gb))
-        da = (aa - ab.to(aa.dtype)).abs().max().item()
-        return f"max |logit diff| {dl:.2e}  max |weight grad diff| {dw:.2e}  max |arch grad diff| {da:.2e}"
+        return fmt(distances(la, ga, aa, lb, gb, ab))
 
     for name in ("plain", "fast"):
         print(f"{name:>9} vs reference, both float64: "
               + diffs(l64[name], g64[name], ga64[name], l64["reference"], g64["reference"], ga64["reference"]))
     for name in ("reference", "plain", "fast"):
         print(f"{name:>9} float32 vs reference float64: "
-              + diffs(logits[name].double(), [g.double() for g in g32[name]], ga32[name].double(),
-                      l64["reference"], g64["reference"], ga64["reference"]))
+              + diffs(logits[name], g32[name], ga32[name], l64["reference"], g64["reference"], ga64["reference"]))
 
     # the rounding floor is a random quantity of the batch: the same distances on further random batches
     # (reference in float64 against each implementation in float32), and their maximum over all batches
     worst = {name: [0.0, 0.0, 0.0] for name in ("reference", "plain", "fast")}
-
-    def distances(la, ga, aa, lb, gb, ab) -> list[float]:
-        return [(la.double() - lb).abs().max().item(),
-                max((p.double() - q).abs().max().item() for p, q in zip(ga, gb)),
-                (aa.double() - ab).abs().max().item()]
 
     for b in range(args.accuracy_batches):
         if b == 0:
@@ -220,24 +228,20 @@ def main() -> None:
             ref64.zero_grad(set_to_none=True)
             lb32 = {"reference": ref_step(ref, xb, yb).detach(), "plain": our_step(plain, alphas["plain"], xb, yb).detach(),
                     "fast": our_step(fast, alphas["fast"], xb, yb, args.channels_last).detach()}
-            gb32 = {"reference": [p.grad for k, p in ref.named_parameters()
-                                  if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))],
+            gb32 = {"reference": reference_weight_grads(ref),
                     "plain": weight_grads(plain), "fast": weight_grads(fast)}
             ab32 = {"reference": ref.arch_parameters.grad, **{n: alphas[n].grad for n in ("plain", "fast")}}
             lb64 = ref_step(ref64, xb.double(), yb).detach()
-            gb64 = [p.grad for k, p in ref64.named_parameters()
-                    if k != "arch_parameters" and not (".edges." in k and k.endswith(".op.1.bias"))]
+            gb64 = reference_weight_grads(ref64)
             ab64 = ref64.arch_parameters.grad
         for name in worst:
             d = distances(lb32[name], gb32[name], ab32[name], lb64, gb64, ab64)
             worst[name] = [max(u, v) for u, v in zip(worst[name], d)]
             if b > 0:
-                print(f"{name:>9} float32 vs reference float64, batch {b}: max |logit diff| {d[0]:.2e}  "
-                      f"max |weight grad diff| {d[1]:.2e}  max |arch grad diff| {d[2]:.2e}")
+                print(f"{name:>9} float32 vs reference float64, batch {b}: " + fmt(d))
     if args.accuracy_batches > 1:
         for name, d in worst.items():
-            print(f"{name:>9} float32 vs reference float64, max over {args.accuracy_batches} batches: "
-                  f"max |logit diff| {d[0]:.2e}  max |weight grad diff| {d[1]:.2e}  max |arch grad diff| {d[2]:.2e}")
+            print(f"{name:>9} float32 vs reference float64, max over {args.accuracy_batches} batches: " + fmt(d))
     del ref64, plain64, fast64
 
     # aten operations per forward+backward step
