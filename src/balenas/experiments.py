@@ -17,6 +17,7 @@ row and the key. Nothing here imports plotting or report code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,8 +168,34 @@ def check_sheet(experiments: Iterable[Experiment], spaces: Any, methods: Any, se
                 raise SheetError(f"{where}.selectors: unknown selector {name!r}; valid: {', '.join(selectors.keys())}")
 
 
+#: Parsed sheets by :func:`_sheet_key`: planning asks for the sheet hundreds of times (every input
+#: function that merges a row's search block), and parsing it each time cost a tenth of a second.
+_PARSED: dict[str, tuple[Experiment, ...]] = {}
+
+
+def _sheet_key(block: Any, base: Path | None) -> str | None:
+    """What the parsed sheet depends on: the inline rows, or the TSV file's path, size and mtime (None: a
+    block that cannot be keyed, parsed each time so its error is raised each time)."""
+    try:
+        if isinstance(block, str):
+            path = Path(block) if base is None or Path(block).is_absolute() else base / block
+            st = path.stat()
+            return json.dumps(["tsv", str(path.resolve()), st.st_size, st.st_mtime_ns])
+        return json.dumps(["rows", block], sort_keys=True)
+    except (OSError, TypeError, ValueError):
+        return None
+
+
 def experiments_of(config: Mapping[str, Any], base: Path | None = None) -> list[Experiment]:
-    return parse_sheet(read_sheet(config.get("experiments"), base))
+    """The sheet's experiments, in row order (parsed once per distinct sheet; the rows are frozen)."""
+    block = config.get("experiments")
+    key = _sheet_key(block, base)
+    if key is None or key not in _PARSED:
+        parsed = tuple(parse_sheet(read_sheet(block, base)))
+        if key is None:
+            return list(parsed)
+        _PARSED[key] = parsed
+    return list(_PARSED[key])
 
 
 def search_runs(experiments: Iterable[Experiment]) -> list[Run]:
