@@ -73,7 +73,9 @@ def fill_registry_enums(schema: Any) -> Any:
 def load_schema(path: str | Path) -> dict[str, Any]:
     import yaml
 
-    return fill_registry_enums(yaml.safe_load(Path(path).read_text()))
+    # libyaml's loader where PyYAML has it: the same document, parsed ~5x faster (it runs at every plan)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return fill_registry_enums(yaml.load(Path(path).read_text(), Loader=loader))
 
 
 def validate_config(config: dict[str, Any], schema_path: str | Path) -> None:
