@@ -8,6 +8,12 @@ interleaved over ``--repeats`` (medians). A paper epoch is 25,000 weight-half im
     python3 bench/gpu_epoch.py                       # on a GPU: C=16 N=5 32x32 batch 64, 20 steps per repeat
     python3 bench/gpu_epoch.py --tiny                # CPU smoke run in seconds (what the test runs)
     python3 bench/gpu_epoch.py --options fast fast_all --out epoch.json
+    python3 bench/gpu_epoch.py --budget-s 420 --out $OUT/epoch.json   # a lent GPU: numbers within 7 minutes
+
+Made to run once, unattended, on a machine lent for minutes: an option that fails (a compiler missing on that
+machine, say) is reported with its error and the others still run; ``--budget-s`` stops starting warm-ups and
+repeats once that many seconds have passed; ``--out`` is rewritten after every round, so a run cut short
+still leaves the rounds it finished.
 """
 
 from __future__ import annotations
@@ -62,8 +68,15 @@ def main() -> None:
     ap.add_argument("--options", nargs="+", default=list(OPTIONS), choices=list(OPTIONS))
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--steps-per-epoch", type=int, default=390)
-    ap.add_argument("--out", type=Path, help="write the rows as JSON")
+    ap.add_argument("--out", type=Path, help="write the rows as JSON (after every round)")
+    ap.add_argument("--budget-s", type=float, default=None,
+                    help="start no warm-up or round after this many seconds (default: no limit)")
     args = ap.parse_args()
+    start = time.perf_counter()
+
+    def over_budget() -> bool:
+        return args.budget_s is not None and time.perf_counter() - start > args.budget_s
+
     if args.tiny:
         for k, v in TINY.items():
             setattr(args, k, v)
@@ -74,42 +87,79 @@ def main() -> None:
     w_half, a_half, dcfg = random_halves(args)
     w_half, a_half = _on(w_half, device), _on(a_half, device)
     space = get_space("nb201")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {args.threads} thread(s)"
     runs = {}
+    errors: dict[tuple[str, str], str] = {}
     for method in args.methods:
         for option in args.options:
-            cfg = dataclasses.replace(paper_search_config(method, 1, args), speed=OPTIONS[option])
-            state = build_state(cfg, space, 10, 3, len(a_half), device)
-            apply_backend_flags(cfg.speed)
-            run_epoch(cfg, state, 0, w_half, a_half, dcfg)  # warm-up (and compilation)
-            _sync(device)
+            if over_budget():
+                errors[method, option] = f"not run: --budget-s {args.budget_s:g} spent before its warm-up"
+                continue
+            try:
+                cfg = dataclasses.replace(paper_search_config(method, 1, args), speed=OPTIONS[option])
+                state = build_state(cfg, space, 10, 3, len(a_half), device)
+                apply_backend_flags(cfg.speed)
+                run_epoch(cfg, state, 0, w_half, a_half, dcfg)  # warm-up (and compilation)
+                _sync(device)
+            except Exception as err:  # noqa: BLE001 - one failing option must not cost the others' numbers
+                errors[method, option] = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+                print(f"{method} {option}: failed in its warm-up: {errors[method, option]}", flush=True)
+                continue
             runs[method, option] = (cfg, state)
     times: dict[tuple[str, str], list[float]] = {key: [] for key in runs}
     losses: dict[tuple[str, str], float] = {}
     keys = list(runs)
     for r in range(args.repeats):
-        for key in keys[r % len(keys):] + keys[: r % len(keys)]:
+        if over_budget() and r > 0:
+            print(f"--budget-s {args.budget_s:g} spent: {r} of {args.repeats} rounds", flush=True)
+            break
+        turn = r % len(keys) if keys else 0  # which option goes first rotates with the round
+        for key in keys[turn:] + keys[:turn]:
+            if key in errors:
+                continue
             cfg, state = runs[key]
-            apply_backend_flags(cfg.speed)  # process-wide (TF32): set for the option that runs now
-            _sync(device)
-            t0 = time.perf_counter()
-            stats = run_epoch(cfg, state, r + 1, w_half, a_half, dcfg)
-            _sync(device)
+            try:
+                apply_backend_flags(cfg.speed)  # process-wide (TF32): set for the option that runs now
+                _sync(device)
+                t0 = time.perf_counter()
+                stats = run_epoch(cfg, state, r + 1, w_half, a_half, dcfg)
+                _sync(device)
+            except Exception as err:  # noqa: BLE001
+                errors[key] = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+                continue
             times[key].append((time.perf_counter() - t0) / args.steps)
             losses[key] = stats["train_loss"]
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {args.threads} thread(s)"
+        if args.out:
+            args.out.write_text(json.dumps(_report(args, name, times, losses, errors), indent=2))
     print(f"NB201 search step C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
           f"order 1, {name}, torch {torch.__version__}; {args.steps} steps x {args.repeats} repeats")
-    rows = []
-    for method, option in keys:
-        step = statistics.median(times[method, option])
-        total = step * args.steps_per_epoch * args.epochs
-        rows.append({"method": method, "option": option, "step_s": step, "epoch_s": step * args.steps_per_epoch,
-                     "search_s": total, "train_loss": losses[method, option]})
-        print(f"{method:>8} {option:<20} step {step * 1e3:8.1f} ms  epoch {step * args.steps_per_epoch:8.1f} s  "
-              f"{args.epochs} epochs {total / 60:8.1f} min  (last train loss {losses[method, option]:.4f})")
+    for row in _report(args, name, times, losses, errors)["rows"]:
+        if "error" in row:
+            print(f"{row['method']:>8} {row['option']:<20} {row['error']}")
+            continue
+        print(f"{row['method']:>8} {row['option']:<20} step {row['step_s'] * 1e3:8.1f} ms  "
+              f"epoch {row['epoch_s']:8.1f} s  {args.epochs} epochs {row['search_s'] / 60:8.1f} min  "
+              f"(last train loss {row['train_loss']:.4f}; {row['rounds']} rounds)")
     if args.out:
-        args.out.write_text(json.dumps({"device": name, "args": {k: str(v) for k, v in vars(args).items()},
-                                        "rows": rows}, indent=2))
+        args.out.write_text(json.dumps(_report(args, name, times, losses, errors), indent=2))
+
+
+def _report(args: argparse.Namespace, device: str, times: dict[tuple[str, str], list[float]],
+            losses: dict[tuple[str, str], float], errors: dict[tuple[str, str], str]) -> dict:
+    """The rows so far: per (method, option) the median step and its extrapolation, or why it has none."""
+    rows = []
+    for method in args.methods:
+        for option in args.options:
+            key = (method, option)
+            if key in errors or not times.get(key):
+                rows.append({"method": method, "option": option, "error": errors.get(key, "no round finished")})
+                continue
+            step = statistics.median(times[key])
+            rows.append({"method": method, "option": option, "step_s": step, "epoch_s": step * args.steps_per_epoch,
+                         "search_s": step * args.steps_per_epoch * args.epochs, "train_loss": losses[key],
+                         "rounds": len(times[key])})
+    return {"device": device, "torch": torch.__version__,
+            "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}
 
 
 if __name__ == "__main__":
