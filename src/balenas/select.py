@@ -184,34 +184,56 @@ def score_candidates(
 
     Columns :data:`SCORE_COLUMNS`; ``candidate`` is the position in ``candidates`` (first-draw order).
     """
-    PROXIES.get(proxy)
+    return score_candidates_by_proxy(candidates, [proxy], inputs, targets, net, num_classes, seed, device)[proxy]
+
+
+def score_candidates_by_proxy(
+    candidates: Distinct,
+    proxies: Sequence[str],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    net: NetworkConfig,
+    num_classes: int,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> dict[str, pd.DataFrame]:
+    """:func:`score_candidates` for every proxy of ``proxies``, the same tables to the last bit, from one
+    network per candidate: :func:`~balenas.proxies.compute_proxies` scores them all on it (SNIP and
+    grad_norm from GraSP's loss gradient). A shared pass's ``seconds`` are split evenly among its proxies."""
+    if not proxies or len(set(proxies)) != len(proxies):
+        raise ValueError(f"proxies must be distinct names, at least one; got {list(proxies)}")
+    for proxy in proxies:
+        PROXIES.get(proxy)
     if not len(candidates):
         raise ValueError("no candidates to score")
     raw = score_genotypes(
         list(candidates.genotypes),
         inputs,
         targets,
-        [proxy],
+        list(proxies),
         network=net.network,
         num_classes=num_classes,
         init_seed=init_seed(seed),
         device=device,
     )
-    raw = raw.sort_values("arch_index").reset_index(drop=True)
-    scores = raw["score"].to_numpy(dtype=np.float64)
-    return pd.DataFrame(
-        {
-            "candidate": raw["arch_index"].to_numpy(),
-            "genotype": raw["arch"].to_numpy(),
-            "count": list(candidates.counts),
-            "first_sample": list(candidates.first),
-            "proxy": proxy,
-            "score": scores,
-            "rank": ranking.ranks(scores, proxy),
-            "seconds": raw["seconds"].to_numpy(),
-        },
-        columns=list(SCORE_COLUMNS),
-    )
+    tables = {}
+    for proxy in proxies:
+        one = raw[raw["proxy"] == proxy].sort_values("arch_index").reset_index(drop=True)
+        scores = one["score"].to_numpy(dtype=np.float64)
+        tables[proxy] = pd.DataFrame(
+            {
+                "candidate": one["arch_index"].to_numpy(),
+                "genotype": one["arch"].to_numpy(),
+                "count": list(candidates.counts),
+                "first_sample": list(candidates.first),
+                "proxy": proxy,
+                "score": scores,
+                "rank": ranking.ranks(scores, proxy),
+                "seconds": one["seconds"].to_numpy(),
+            },
+            columns=list(SCORE_COLUMNS),
+        )
+    return tables
 
 
 def best_candidate(scores: pd.DataFrame) -> pd.Series:

@@ -17,6 +17,7 @@ from balenas.stages.select import (
     parse_run_dir,
     read_samples,
     sample_stage,
+    score_proxies_stage,
     score_stage,
     select_stage,
 )
@@ -149,3 +150,34 @@ def test_mismatched_files_are_refused(tmp_path):
     with pytest.raises(ValueError, match="holds sample"):
         read_samples(out / "swapped.jsonl", "nb201")
     assert not (out / "bad.json").exists()
+
+
+def test_one_job_scoring_every_proxy_writes_the_bytes_of_one_job_per_proxy(tmp_path):
+    """The scoring rule scores all proxies of a run in one job (one network per candidate; SNIP from
+    GraSP's gradient): each scores.csv must be the file a job scoring that proxy alone writes."""
+    proxies = ["synflow", "snip", "grasp"]
+    job = parse_run_dir("nb201", "digits", "zero_cost/seed-0", "uniform", None, 6)
+    samples = tmp_path / "samples.jsonl"
+    sample_stage(job, samples)
+    together = {p: tmp_path / "all" / p / "scores.csv" for p in proxies}
+    timings = {p: tmp_path / "all" / p / "score_timings.json" for p in proxies}
+    tables = score_proxies_stage(job, samples, DATA, NETWORK, together, timings=timings)
+    assert list(tables) == proxies
+    for proxy in proxies:
+        alone = tmp_path / "alone" / proxy / "scores.csv"
+        score_stage({**job, "proxy": proxy}, samples, DATA, NETWORK, alone)
+        assert together[proxy].read_bytes() == alone.read_bytes(), proxy
+        assert set(pd.read_csv(together[proxy])["proxy"]) == {proxy}
+        seconds = json.loads(timings[proxy].read_text())["candidates"]
+        assert [r["candidate"] for r in seconds] == list(range(len(tables[proxy])))
+        assert all(r["seconds"] > 0 for r in seconds)
+
+
+def test_scoring_timings_must_name_the_scored_proxies(tmp_path):
+    job = parse_run_dir("nb201", "digits", "zero_cost/seed-0", "uniform", None, 2)
+    sample_stage(job, tmp_path / "samples.jsonl")
+    with pytest.raises(ValueError, match=r"timings for \['snip'\], scores for \['grasp', 'snip'\]"):
+        score_proxies_stage(job, tmp_path / "samples.jsonl", DATA, NETWORK,
+                            {"snip": tmp_path / "a.csv", "grasp": tmp_path / "b.csv"},
+                            timings={"snip": tmp_path / "a.json"})
+    assert not list(tmp_path.glob("*.csv"))

@@ -1,5 +1,5 @@
-"""The selection stages through Snakemake: sample K_max -> score per proxy -> select every K, for DARTS,
-BaLeNAS and zero-cost."""
+"""The selection stages through Snakemake: sample K_max -> score with every proxy -> select every K per
+proxy, for DARTS, BaLeNAS and zero-cost."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def test_selection_dag_for_both_methods_and_the_zero_cost_baseline(tmp_path):
     res = snakemake(tmp_path, TABLE, "--cores", "2", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr[-3000:]
     counts = job_counts(res.stdout + res.stderr)
-    # per run: one sampling job (K_max = 4), one scoring and one selection job (K = 2 and 4) per proxy
+    # per run: one sampling job (K_max = 4), one scoring job (every proxy), one selection job (K = 2 and 4)
+    # per proxy
     assert counts["sample_architectures"] == counts["score_proxies"] == counts["select_architecture"] == 3
     base = tmp_path / "results/select/nb201/digits"
     runs = {"darts": ("darts/order-1/seed-0", "tf"), "balenas": ("balenas/order-1/seed-0", "tf"),
@@ -58,7 +59,7 @@ def test_selection_dag_for_both_methods_and_the_zero_cost_baseline(tmp_path):
             assert sel["selected_count"] == drawn[:k].count(sel["genotype"])
             assert sel["config"]["network"] == {"network": {"channels": 2, "cells_per_stage": 1}, "batch_size": 16}
         assert not (base / run_dir / f"{selector}-synflow-k2/scores.csv").exists()  # K=2 is not scored again
-        assert (tmp_path / f"logs/score_proxies/nb201/digits/{run_dir}/{selector}-synflow-k4.log").exists()
+        assert (tmp_path / f"logs/score_proxies/nb201/digits/{run_dir}/{selector}-k4.log").exists()
     assert json.loads((base / "zero_cost/seed-0/uniform-synflow-k4/selected.json").read_text())["order"] is None
     assert json.loads((base / "balenas/order-1/seed-0/tf-synflow-k2/selected.json").read_text())["selector"] == "tf"
     table = pd.read_csv(tmp_path / TABLE)
@@ -75,7 +76,7 @@ def _merged_paper_config() -> dict:
     return {**base, **paper}
 
 
-def test_paper_config_scores_each_run_once_per_proxy_in_one_group_per_run(tmp_path):
+def test_paper_config_scores_each_run_once_for_every_proxy_in_one_group_per_run(tmp_path):
     """K = 10, 50, 100 share the K = 100 draws: per search run (or zero-cost seed) and selector one sampling
     job, per proxy one scoring job and one selection job writing every K's selected.json; on a cluster they
     are one group job (one submission) per run and selector."""
@@ -93,13 +94,17 @@ def test_paper_config_scores_each_run_once_per_proxy_in_one_group_per_run(tmp_pa
             zc_seeds.setdefault((e["space"], e["dataset"]), set()).update(sel["zero_cost_seeds"] or e["seeds"])
     sources = runs + sum(map(len, zc_seeds.values()))
     counts = job_counts(res.stdout)
-    assert counts["sample_architectures"] == sources
-    assert counts["score_proxies"] == counts["select_architecture"] == sources * len(sel["proxies"])
+    assert counts["sample_architectures"] == counts["score_proxies"] == sources
+    assert counts["select_architecture"] == sources * len(sel["proxies"])
     jobs = parse_dry_run(res.stdout)
-    scores = [dict(j.wildcards) for j in jobs if j.rule == "score_proxies"]
-    keys = [(w["space"], w["dataset"], w["run_dir"], w["selector"], w["proxy"]) for w in scores]
-    assert len(set(keys)) == len(keys)  # one scoring job per (run, selector, proxy) ...
-    assert {w["k"] for w in scores} == {"100"}  # ... of the K_max draws
+    score_jobs = [j for j in jobs if j.rule == "score_proxies"]
+    scores = [dict(j.wildcards) for j in score_jobs]
+    keys = [(w["space"], w["dataset"], w["run_dir"], w["selector"]) for w in scores]
+    assert len(set(keys)) == len(keys)  # one scoring job per (run, selector) ...
+    assert {w["k"] for w in scores} == {"100"}  # ... of the K_max draws, ...
+    for job in score_jobs:  # ... writing every proxy's scores
+        assert sorted(o.split("/")[-2] for o in job.outputs if o.endswith("scores.csv")) == sorted(
+            f"{dict(job.wildcards)['selector']}-{p}-k100" for p in sel["proxies"])
     selected = {o for j in jobs if j.rule == "select_architecture" for o in j.outputs}
     assert len(selected) == sources * len(sel["proxies"]) * len(sel["ks"])
     assert "results/select/nb201/cifar10/zero_cost/seed-3/uniform-grasp-k10/selected.json" in selected
@@ -112,7 +117,7 @@ def test_paper_config_scores_each_run_once_per_proxy_in_one_group_per_run(tmp_pa
     assert len(groups) == sources  # tens of submissions, not one per (run, K, proxy)
     for members in groups.values():
         assert sorted(j.rule for j in members) == sorted(
-            ["sample_architectures"] + ["score_proxies", "select_architecture"] * len(sel["proxies"]))
+            ["sample_architectures", "score_proxies"] + ["select_architecture"] * len(sel["proxies"]))
         assert len({dict(j.wildcards)["run_dir"] for j in members}) == 1
 
 

@@ -320,7 +320,8 @@ from balenas.selection_paths import (
 
 SELECT_RUN = "{space}/{dataset}/{run_dir}"
 SELECT_DIR = f"{SELECT_RUN}/{{selector}}-{{proxy}}-k{{k}}"
-# The sampling job of a run and selector, and its selection job per proxy (log and benchmark names).
+# The sampling and scoring jobs of a run and selector, and its selection job per proxy (log and benchmark
+# names).
 SAMPLE_JOB = f"{SELECT_RUN}/{{selector}}-k{{k}}"
 SELECT_JOB = f"{SELECT_RUN}/{{selector}}-{{proxy}}"
 SELECT_RUN_DIR = r"[A-Za-z0-9_]+/order-\d+/seed-\d+|zero_cost/seed-\d+"
@@ -366,6 +367,8 @@ def selection_block():
 # The configured Ks, ascending and distinct; the last (K_max) is drawn and scored, the others select from
 # the first K of its draws. Empty: no proxy selection rules.
 SELECT_KS = select_ks(selection_block().get("ks") or [])
+# The proxies every run's candidates are scored with (one scoring job per run and selector for all).
+SELECT_PROXIES = list(selection_block().get("proxies") or [])
 
 
 def zero_cost_seeds(space, dataset):
@@ -386,7 +389,7 @@ def zero_cost_seeds(space, dataset):
 def selection_outputs():
     """Every configured selected.json: TF per search run of the rows that ask for it, the zero-cost
     baseline per (space, dataset) that any row asks it for, per zero-cost seed."""
-    proxies = selection_block().get("proxies", [])
+    proxies = SELECT_PROXIES
     out = []
     uniform = []
     for e in EXPERIMENTS:
@@ -500,7 +503,7 @@ def selection_config_used(wildcards):
 
 
 # Proxies of the configured selection jobs (a pattern that matches nothing when there are none).
-PROXY_WILDCARD = "|".join(selection_block().get("proxies") or []) or "(?!)"
+PROXY_WILDCARD = "|".join(SELECT_PROXIES) or "(?!)"
 
 
 def selection_report_outputs():

@@ -1,16 +1,16 @@
 # Selection: BaLeNAS-TF (K draws from a search run's learned distribution) and the Zero-cost NAS
 # baseline (K uniform draws), scored with a training-free proxy; and the proxy correlation study.
 # The draws of a smaller K are the first K of the largest K's (K_max): per search run (or zero-cost seed)
-# and selector one sampling job draws K_max candidates, one scoring job per proxy scores them, and one
-# selection job per proxy writes selected.json for every K; paths: balenas.selection_paths, stages:
-# balenas.stages.select.
+# and selector one sampling job draws K_max candidates, one scoring job scores them with every proxy (one
+# network per candidate for all), and one selection job per proxy writes selected.json for every K;
+# paths: balenas.selection_paths, stages: balenas.stages.select.
 
 
 FINAL_TARGETS.extend(selection_report_outputs())
 FINAL_TARGETS.extend(correlation_targets())
 
 
-if SELECT_KS:
+if SELECT_KS and SELECT_PROXIES:
 
     # One group per (search run or zero-cost seed, selector): on a cluster (profiles/slurm) its sampling,
     # scoring (every proxy, one after another on one GPU) and selection (every K) are one submission.
@@ -44,18 +44,21 @@ if SELECT_KS:
             samples=samples_file(RESULTS, SELECT_RUN, "{selector}", "{k}"),
             data=data_inputs,
         output:
-            scores=scores_file(RESULTS, SELECT_RUN, "{selector}", "{proxy}", "{k}"),
-            timings=score_timings_file(
-                RESULTS, SELECT_RUN, "{selector}", "{proxy}", "{k}"
-            ),
+            scores=[
+                scores_file(RESULTS, SELECT_RUN, "{selector}", proxy, "{k}")
+                for proxy in SELECT_PROXIES
+            ],
+            timings=[
+                score_timings_file(RESULTS, SELECT_RUN, "{selector}", proxy, "{k}")
+                for proxy in SELECT_PROXIES
+            ],
         log:
-            f"logs/score_proxies/{SELECT_DIR}.log",
+            f"logs/score_proxies/{SAMPLE_JOB}.log",
         benchmark:
-            f"benchmarks/score_proxies/{SELECT_DIR}.tsv"
+            f"benchmarks/score_proxies/{SAMPLE_JOB}.tsv"
         wildcard_constraints:
             run_dir=SELECT_RUN_DIR,
             selector="tf|uniform",
-            proxy=PROXY_WILDCARD,
             k=r"\d+",
         group:
             SELECT_GROUP
@@ -66,6 +69,7 @@ if SELECT_KS:
             gpu=GPU,
         params:
             job=selection_job,
+            proxies=SELECT_PROXIES,
             data=data_params,
             network=selection_network,
             device=config["device"],

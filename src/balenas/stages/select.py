@@ -4,8 +4,9 @@ Three rules (paths: :mod:`balenas.selection_paths`), K_max the largest configure
 
 * :func:`sample_stage` writes ``{selector}-k{K_max}/samples.jsonl`` (one candidate per line, in draw order),
   once per run and selector: the draws of a smaller K are the first K of these;
-* :func:`score_stage` writes ``{selector}-{proxy}-k{K_max}/scores.csv`` (one row per *distinct* candidate,
-  scored once), once per run, selector and proxy;
+* :func:`score_proxies_stage` writes ``{selector}-{proxy}-k{K_max}/scores.csv`` for every proxy (one row per
+  *distinct* candidate, scored once), once per run and selector: one network per candidate serves every
+  proxy (:func:`score_stage` scores one);
 * :func:`select_stage` writes ``{selector}-{proxy}-k{k}/selected.json`` for every configured k (the best of the
   first k draws, plus provenance), from those two files: the same records a job that drew and scored k
   candidates would write.
@@ -48,7 +49,7 @@ from balenas.select import (
     init_seed,
     prefix_scores,
     sample_genotypes,
-    score_candidates,
+    score_candidates_by_proxy,
     scoring_batch,
 )
 from balenas.spaces import get_space
@@ -144,11 +145,32 @@ def score_stage(
     device: str = "cpu",
     timings: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Score every distinct candidate of ``samples`` once with ``job['proxy']``; write ``scores.csv``.
+    """Score every distinct candidate of ``samples`` once with ``job['proxy']``; write ``scores.csv``
+    (:func:`score_proxies_stage` with that one proxy)."""
+    proxy = job["proxy"]
+    return score_proxies_stage(job, samples, data_cfg, network, {proxy: output}, threads, device,
+                               None if timings is None else {proxy: timings})[proxy]
 
-    The per-candidate wall-clock ``seconds`` go to ``timings`` (JSON) when given, never to ``scores.csv``,
-    which depends only on the job, its data and the code.
+
+def score_proxies_stage(
+    job: Mapping[str, Any],
+    samples: str | Path,
+    data_cfg: Mapping[str, Any],
+    network: Mapping[str, Any],
+    outputs: Mapping[str, str | Path],
+    threads: int = 1,
+    device: str = "cpu",
+    timings: Mapping[str, str | Path] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Score every distinct candidate of ``samples`` once with every proxy of ``outputs`` (proxy -> its
+    ``scores.csv``), one network per candidate for all of them; write each proxy's file.
+
+    Each file holds the bytes a job scoring that proxy alone writes. The per-candidate wall-clock
+    ``seconds`` go to ``timings`` (proxy -> JSON) when given, never to ``scores.csv``, which depends only on
+    the job, its data and the code. Nothing is written before every proxy has scored every candidate.
     """
+    if timings is not None and set(timings) != set(outputs):
+        raise ValueError(f"timings for {sorted(timings)}, scores for {sorted(outputs)}: expected the same proxies")
     set_threads(threads)
     dev = resolve_device(device)
     net = NetworkConfig(**network)
@@ -156,14 +178,17 @@ def score_stage(
     dcfg = DataConfig(**data_cfg)
     data = load_dataset(dcfg, seed=job["seed"])
     x, y = scoring_batch(data, net.batch_size, job["seed"], augment=dcfg)
-    scores = score_candidates(candidates, job["proxy"], x, y, net, data.num_classes, job["seed"], dev)
-    scores["device"] = str(dev)
-    table = scores.drop(columns=list(TIMING_COLUMNS)).to_csv(index=False, float_format="%.17g")
-    write_bytes(output, table.encode())
-    if timings is not None:
-        write_json(timings, {"stage": "score", "candidates": scores[["candidate", *TIMING_COLUMNS]].to_dict("records")})
-    log.info("scored %d distinct candidates with %s on %s (batch %s)", len(candidates), job["proxy"], dev, tuple(x.shape))
-    return scores
+    tables = score_candidates_by_proxy(candidates, list(outputs), x, y, net, data.num_classes, job["seed"], dev)
+    for proxy, scores in tables.items():
+        scores["device"] = str(dev)
+        table = scores.drop(columns=list(TIMING_COLUMNS)).to_csv(index=False, float_format="%.17g")
+        write_bytes(outputs[proxy], table.encode())
+        if timings is not None:
+            write_json(timings[proxy],
+                       {"stage": "score", "candidates": scores[["candidate", *TIMING_COLUMNS]].to_dict("records")})
+    log.info("scored %d distinct candidates with %s on %s (batch %s)", len(candidates), ", ".join(outputs), dev,
+             tuple(x.shape))
+    return tables
 
 
 def read_scores(path: str | Path) -> pd.DataFrame:
