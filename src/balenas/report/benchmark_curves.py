@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 
+from balenas.report.io import pyplot
 from balenas.report.search import run_label
 from balenas.report.table1 import METRIC_LABELS
+
+plt = pyplot()  # Agg; imported here, not where the workflow plans
 
 CURVE_METRICS: tuple[str, ...] = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")  # before any pyplot import
-import pandas as pd  # noqa: E402
+from balenas.report.io import pyplot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -25,9 +24,7 @@ def curve_figure(history: pd.DataFrame, column: str, ylabel: str, title: str, no
     ``note`` is written small under the plot (e.g. how often a quantity was measured); ``style(label)``
     gives extra ``plot`` keywords per line (e.g. a line style per gradient order).
     """
-    import matplotlib.pyplot as plt  # here, not at import: the workflow imports report modules to plan
-
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    fig, ax = pyplot().subplots(figsize=(5.0, 3.4))
     if column in history:
         for label, g in history.dropna(subset=[column]).groupby("label", sort=True):
             stats = g.groupby("epoch")[column].agg(["mean", "min", "max"])

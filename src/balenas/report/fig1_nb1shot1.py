@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from balenas.benchmarks.nb101 import NB101Table
+from balenas.report.io import pyplot
 from balenas.report.search import run_label
 from balenas.spaces.nb1shot1 import SPACE_CLASSES
+
+plt = pyplot()  # Agg; imported here, not where the workflow plans
 
 FIG1_COLUMNS: tuple[str, ...] = (
     "method", "order", "seed", "epoch", "genotype", "nb101_hash",

@@ -8,16 +8,26 @@ from types import MappingProxyType
 
 from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # before any pyplot import
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from balenas.runtime import atomic_path  # noqa: E402
+from balenas.runtime import atomic_path
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from matplotlib.figure import Figure
+
+
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot`` on the Agg backend (files only, no display), imported on first use: the workflow
+    imports report modules to plan, and importing matplotlib alone cost ~60 ms of every ``snakemake`` call."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def write_table(df: pd.DataFrame, csv: str | Path, md: str | Path | None = None, tex: str | Path | None = None,
@@ -125,9 +135,7 @@ def save_figure(fig: Figure, png: str | Path, pdf: str | Path | None = None) -> 
     if pdf is not None:
         with atomic_path(pdf) as tmp:
             fig.savefig(tmp, format="pdf", bbox_inches="tight", metadata=dict(FIXED_METADATA["pdf"]))
-    import matplotlib.pyplot as plt  # here, not at import: the workflow imports report modules to plan
-
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def format_mean_std(mean: float, std: float, style: str = "md", digits: int = 2) -> str:

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
-import matplotlib.pyplot as plt
 import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
@@ -20,7 +19,9 @@ import pandas as pd
 from balenas.proxies import ranking
 from balenas.proxies.correlation_config import PUBLISHED_METRIC  # the metric the published values refer to
 from balenas.proxies.correlation import CORRELATION_COLUMNS, proxy_correlations
-from balenas.report.io import save_figure, write_table
+from balenas.report.io import pyplot, save_figure, write_table
+
+plt = pyplot()  # Agg; imported here, not where the workflow plans
 
 PUBLISHED_SOURCE = (
     "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021, Table 1 (NAS-Bench-201, CIFAR-10), "
