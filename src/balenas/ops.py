@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from balenas.pooling import AvgPool3x3
 from balenas.registry import Registry
 
 OpFactory = Callable[[int, int, int, bool, bool], nn.Module]
@@ -52,7 +53,7 @@ class Pool(nn.Module):
     def __init__(self, c_in: int, c_out: int, stride: int, affine: bool, track: bool) -> None:
         super().__init__()
         self.pre = None if c_in == c_out else ReLUConvBN(c_in, c_out, 1, 1, 0, affine, track)
-        self.pool = nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+        self.pool = AvgPool3x3(stride)  # nn.AvgPool2d(3, stride, 1, count_include_pad=False), faster on CPU
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(x if self.pre is None else self.pre(x))
