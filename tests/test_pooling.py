@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd import forward_ad
 
-from balenas.pooling import AvgPool3x3, _BoxMean, exact_path
+from balenas.pooling import MIN_WIDTH, AvgPool3x3, _BoxMean, avg_pool2d_only, exact_path
 
 SHAPES = [(64, 8, 16, 16), (2, 3, 5, 7), (1, 1, 1, 1), (3, 2, 1, 6), (4, 16, 32, 32), (8, 5, 2, 2), (2, 64, 8, 8)]
 
@@ -25,8 +25,7 @@ def batch(shape, dtype, seed=0):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_values_and_gradients_are_avg_pool2d_bits(shape, dtype):
     x, g = batch(shape, dtype)
-    pool = AvgPool3x3(1)
-    assert exact_path(x)
+    pool = _BoxMean.apply  # what AvgPool3x3 runs on planes at least MIN_WIDTH wide; every shape here
     ours = pool(x)
     assert torch.equal(ours, reference(x)) and torch.equal(ours.signbit(), reference(x).signbit())
     a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
@@ -47,6 +46,16 @@ def test_values_and_gradients_are_avg_pool2d_bits(shape, dtype):
     assert torch.equal(ta, tb)
 
 
+def test_wide_planes_take_the_shifted_adds_and_narrow_ones_the_kernel(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_BoxMean, "apply", lambda x: calls.append(x.shape) or reference(x))
+    for width in (MIN_WIDTH - 1, MIN_WIDTH, 2 * MIN_WIDTH):
+        x, _ = batch((2, 3, 4, width), torch.float32)
+        assert exact_path(x) == (width >= MIN_WIDTH)
+        AvgPool3x3(1)(x)
+    assert [c[-1] for c in calls] == [MIN_WIDTH, 2 * MIN_WIDTH]
+
+
 def test_gradcheck_in_float64():
     x = torch.randn(2, 3, 5, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(_BoxMean.apply, (x,), check_forward_ad=True)
@@ -54,8 +63,8 @@ def test_gradcheck_in_float64():
 
 
 def test_other_inputs_take_avg_pool2d():
-    x, _ = batch((2, 4, 6, 6), torch.float32)
-    assert not exact_path(x.contiguous(memory_format=torch.channels_last))
+    x, _ = batch((2, 4, 6, MIN_WIDTH), torch.float32)
+    assert exact_path(x) and not exact_path(x.contiguous(memory_format=torch.channels_last))
     assert not exact_path(x.half()) and not exact_path(x[0])
     strided = AvgPool3x3(2)
     assert torch.equal(strided(x), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False))
@@ -64,7 +73,7 @@ def test_other_inputs_take_avg_pool2d():
     assert torch.equal(rows, reference(x))
 
 
-def test_a_tiny_search_epoch_is_bitwise_what_avg_pool2d_gives(monkeypatch):
+def test_a_supernet_step_is_bitwise_what_avg_pool2d_gives():
     """The default run's NB201 results must not move: one supernet training step with either pooling."""
     from balenas.spaces.nb201 import NB201Config
     from balenas.supernets.nb201 import nb201_supernet
@@ -83,7 +92,9 @@ def test_a_tiny_search_epoch_is_bitwise_what_avg_pool2d_gives(monkeypatch):
         return loss.detach(), grads
 
     loss_a, grads_a = step()
-    monkeypatch.setattr("balenas.pooling.exact_path", lambda _x: False)
-    loss_b, grads_b = step()
+    with avg_pool2d_only():
+        assert not exact_path(x)
+        loss_b, grads_b = step()
+    assert exact_path(x)
     assert torch.equal(loss_a, loss_b)
     assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b))

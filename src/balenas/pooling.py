@@ -4,21 +4,23 @@ on the CPU.
 Both search spaces pool this way (NB201's and DARTS' ``avg_pool_3x3``). The CPU kernel of ``avg_pool2d`` for a
 contiguous (NCHW) tensor sums each output's window in row-major order starting from 0, divides the sum by the
 number of in-bounds inputs, and in its backward adds each output's gradient divided by that count to every
-input of its window, going over the outputs in row-major order. It does this one scalar at a time: at the
-search's sizes it was 16 % of a tiny NB201 search step. :class:`_BoxMean` does the same additions in the same
+input of its window, going over the outputs in row-major order. It does this one scalar at a time. :class:`_BoxMean` does the same additions in the same
 order as nine shifted in-place adds over whole planes (which vectorise), then the same division, and its
 backward (:class:`_BoxMeanAdjoint`) the same divisions and then the nine shifted adds in the kernel's order
 (for input ``i``, outputs ``i-1``, ``i``, ``i+1`` along each axis: window offsets 2, 1, 0). Forward,
 backward, double backward (each is the other's adjoint) and forward-mode derivatives are bit-identical to
-``avg_pool2d``'s (``tests/test_pooling.py``), 2.5-3.3x faster at 8-32 channels of 16x16 and 32x32.
+``avg_pool2d``'s (``tests/test_pooling.py``); forward and backward take 0.3-0.45x its time on planes of
+16x16 and 32x32 (``bench/bench_pooling.py``).
 
-:class:`AvgPool3x3` takes this path for contiguous float tensors on the CPU at stride 1 outside ``torch.func``
-transforms, and calls ``avg_pool2d`` otherwise (stride 2, CUDA, channels_last, the forward-mode Hessian's
-``vmap``), so nothing changes there either.
+:class:`AvgPool3x3` takes this path for contiguous float tensors on the CPU at stride 1, at least
+:data:`MIN_WIDTH` wide, outside ``torch.func`` transforms, and calls ``avg_pool2d`` otherwise (stride 2,
+narrow planes, CUDA, channels_last, the forward-mode Hessian's ``vmap``), so nothing changes there either.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -26,6 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 
 _COUNTS: dict[tuple[int, int, torch.dtype, torch.device], torch.Tensor] = {}
+_KERNEL_ONLY = False  # set by avg_pool2d_only()
+#: Narrowest planes taken by :class:`_BoxMean`: its shifted adds run along rows, and on rows of 8 or fewer
+#: the scalar kernel is as fast or faster (``bench/bench_pooling.py``: 0.9x at 8x8, 2.1x at 4x4).
+MIN_WIDTH = 16
 
 
 def _counts(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -96,12 +102,25 @@ class _BoxMeanAdjoint(torch.autograd.Function):
         return box_mean_adjoint(tangent.contiguous())
 
 
+@contextmanager
+def avg_pool2d_only() -> Iterator[None]:
+    """Inside, :class:`AvgPool3x3` calls ``avg_pool2d`` everywhere (to compare with it: ``bench/bench_pooling.py``)."""
+    global _KERNEL_ONLY
+    before, _KERNEL_ONLY = _KERNEL_ONLY, True
+    try:
+        yield
+    finally:
+        _KERNEL_ONLY = before
+
+
 def exact_path(x: torch.Tensor) -> bool:
     """Whether :class:`AvgPool3x3` (stride 1) runs :class:`_BoxMean` on ``x`` instead of ``avg_pool2d``."""
     return (
-        x.device.type == "cpu"
+        not _KERNEL_ONLY
+        and x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
         and x.dim() == 4
+        and x.shape[-1] >= MIN_WIDTH
         and x.is_contiguous()
         and not torch._C._functorch.is_functorch_wrapped_tensor(x)
     )
