@@ -32,14 +32,12 @@ from balenas.spaces import get_space
 OP_SHAPES = [(64, 8, 16, 16), (64, 16, 32, 32), (64, 32, 16, 16), (64, 64, 8, 8)]
 
 
-def _median_ms(fn: Callable[[], object], repeats: int, inner: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        times.append((time.perf_counter() - start) / inner * 1e3)
-    return statistics.median(times)
+def _mean_ms(fn: Callable[[], object], inner: int) -> float:
+    """Milliseconds per call of ``fn`` over ``inner`` calls in a row."""
+    start = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - start) / inner * 1e3
 
 
 def op_rows(repeats: int) -> None:
@@ -63,7 +61,7 @@ def op_rows(repeats: int) -> None:
         cells = {}
         for _ in range(repeats):  # interleaved
             for name, fn in (("fr", fwd_ref), ("fo", lambda: pool(x)), ("br", bwd_ref), ("bo", bwd_ours)):
-                cells.setdefault(name, []).append(_median_ms(fn, 1, 20))
+                cells.setdefault(name, []).append(_mean_ms(fn, 20))
         m = {k: statistics.median(v) for k, v in cells.items()}
         print(f"{str(shape):>20} {m['fr']:12.3f} ms {m['fo']:6.3f} ms {m['fo'] / m['fr']:6.2f} {m['br']:12.3f} ms "
               f"{m['bo']:6.3f} ms {m['bo'] / m['br']:6.2f}  {same}")

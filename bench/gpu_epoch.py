@@ -102,7 +102,7 @@ def main() -> None:
                 run_epoch(cfg, state, 0, w_half, a_half, dcfg)  # warm-up (and compilation)
                 _sync(device)
             except Exception as err:  # noqa: BLE001 - one failing option must not cost the others' numbers
-                errors[method, option] = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+                errors[method, option] = _error_line(err)
                 print(f"{method} {option}: failed in its warm-up: {errors[method, option]}", flush=True)
                 continue
             runs[method, option] = (cfg, state)
@@ -125,7 +125,7 @@ def main() -> None:
                 stats = run_epoch(cfg, state, r + 1, w_half, a_half, dcfg)
                 _sync(device)
             except Exception as err:  # noqa: BLE001
-                errors[key] = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+                errors[key] = _error_line(err)
                 continue
             times[key].append((time.perf_counter() - t0) / args.steps)
             losses[key] = stats["train_loss"]
@@ -133,15 +133,21 @@ def main() -> None:
             args.out.write_text(json.dumps(_report(args, name, times, losses, errors), indent=2))
     print(f"NB201 search step C={args.channels} N={args.cells} {args.size}x{args.size} batch {args.batch}, "
           f"order 1, {name}, torch {torch.__version__}; {args.steps} steps x {args.repeats} repeats")
-    for row in _report(args, name, times, losses, errors)["rows"]:
+    report = _report(args, name, times, losses, errors)
+    for row in report["rows"]:
         if "error" in row:
             print(f"{row['method']:>8} {row['option']:<20} {row['error']}")
             continue
         print(f"{row['method']:>8} {row['option']:<20} step {row['step_s'] * 1e3:8.1f} ms  "
               f"epoch {row['epoch_s']:8.1f} s  {args.epochs} epochs {row['search_s'] / 60:8.1f} min  "
               f"(last train loss {row['train_loss']:.4f}; {row['rounds']} rounds)")
-    if args.out:
-        args.out.write_text(json.dumps(_report(args, name, times, losses, errors), indent=2))
+    if args.out:  # every round wrote it already; this also covers a run with no round (--repeats 0)
+        args.out.write_text(json.dumps(report, indent=2))
+
+
+def _error_line(err: Exception) -> str:
+    """An option's failure as one short line for its row."""
+    return f"{type(err).__name__}: {err}".splitlines()[0][:300]
 
 
 def _report(args: argparse.Namespace, device: str, times: dict[tuple[str, str], list[float]],

@@ -4,8 +4,9 @@ on the CPU.
 Both search spaces pool this way (NB201's and DARTS' ``avg_pool_3x3``). The CPU kernel of ``avg_pool2d`` for a
 contiguous (NCHW) tensor sums each output's window in row-major order starting from 0, divides the sum by the
 number of in-bounds inputs, and in its backward adds each output's gradient divided by that count to every
-input of its window, going over the outputs in row-major order. It does this one scalar at a time. :class:`_BoxMean` does the same additions in the same
-order as nine shifted in-place adds over whole planes (which vectorise), then the same division, and its
+input of its window, going over the outputs in row-major order. It does this one scalar at a time.
+:class:`_BoxMean` does the same additions in the same order as nine shifted in-place adds over whole planes
+(which vectorise), then the same division, and its
 backward (:class:`_BoxMeanAdjoint`) the same divisions and then the nine shifted adds in the kernel's order
 (for input ``i``, outputs ``i-1``, ``i``, ``i+1`` along each axis: window offsets 2, 1, 0). Forward,
 backward, double backward (each is the other's adjoint) and forward-mode derivatives are bit-identical to
